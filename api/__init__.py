@@ -1,0 +1,1 @@
+"""The HTTP service: scores, portfolio ranking, project explanations."""

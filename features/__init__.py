@@ -1,0 +1,1 @@
+"""Point-in-time schedule and budget signals from project history."""

@@ -1,0 +1,1 @@
+"""Thin MLflow client: log, register, alias, load, promote."""

@@ -1,0 +1,1 @@
+"""Risk models: settings, the portfolio history contract, the estimator, explanations, scoring."""

@@ -1,0 +1,106 @@
+"""One validated ``Settings`` object; nothing is read or created at import time."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TARGETS: tuple[str, ...] = ("schedule", "cost")
+
+
+class Settings(BaseSettings):
+    """Every path, threshold and hyper-parameter of the product, from ``PMO_RISK_*`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="PMO_RISK_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".pmo-risk",
+        description="Data directory: the SQLite store and the MLflow store live here.",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the store; default SQLite under home."
+    )
+    tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; default SQLite-backed store under home."
+    )
+    # Targets
+    schedule_threshold: float = Field(0.10, gt=0, description="Slip share of planned duration.")
+    cost_threshold: float = Field(0.10, gt=0, description="Cost growth share of baseline budget.")
+    # Bands: probability cut points, ascending, for low < medium < high < critical.
+    band_cuts: tuple[float, float, float] = (0.25, 0.5, 0.75)
+    band_names: tuple[str, str, str, str] = ("low", "medium", "high", "critical")
+    # Training
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_child_samples: int = 40
+    calibration: str = "isotonic"
+    random_state: int = 0
+    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    # Scoring
+    min_reports_for_score: int = 0
+    top_drivers: int = 3
+    model_name_prefix: str = "pmo-risk"
+    # Demo
+    demo_projects: int = 1000
+    demo_seed: int = 7
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("band_cuts")
+    @classmethod
+    def _ascending(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not (0 < v[0] < v[1] < v[2] < 1):
+            raise ValueError("band_cuts must be ascending and inside (0, 1)")
+        return v
+
+    @field_validator("calibration")
+    @classmethod
+    def _calibration(cls, v: str) -> str:
+        if v not in ("isotonic", "sigmoid"):
+            raise ValueError("calibration must be 'isotonic' or 'sigmoid'")
+        return v
+
+    @property
+    def store_url(self) -> str:
+        """The store's SQLAlchemy URL."""
+        return self.database_url or f"sqlite:///{self.home / 'pmo_risk.db'}"
+
+    @property
+    def mlflow_uri(self) -> str:
+        """The MLflow tracking (and registry) URI."""
+        return self.tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.home / "mlartifacts"
+
+    def model_name(self, target: str) -> str:
+        """Registered model name of a target: ``pmo-risk-schedule``, ``pmo-risk-cost``."""
+        return f"{self.model_name_prefix}-{target}"
+
+    def threshold(self, target: str) -> float:
+        return self.schedule_threshold if target == "schedule" else self.cost_threshold
+
+    def ensure_home(self) -> Path:
+        """Create the data directory (called by commands, never at import)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.artifact_root.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment on first use."""
+    return Settings()
+
+
+def band_of(p: float, settings: Settings) -> str:
+    """The band name of a probability under the configured cut points."""
+    for cut, name in zip(settings.band_cuts, settings.band_names, strict=False):
+        if p < cut:
+            return name
+    return settings.band_names[-1]

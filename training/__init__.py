@@ -1,0 +1,1 @@
+"""Targets, splits, baselines, training, evaluation, the synthetic portfolio, and the CLI."""
