@@ -1,0 +1,287 @@
+"""A thin MLflow client: log a training run, register its model, move aliases, load by alias.
+
+Every call takes its URIs from the instance, never from process-wide state set at import. The
+fluent ``mlflow`` API is used only inside ``log_training``, pinned to this registry's tracking URI
+for the duration of the call.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from risk_model.config import TARGETS, Settings
+from risk_model.exceptions import ModelNotAvailable
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+EXPERIMENT = "pmo-risk"
+_FLUENT_LOCK = threading.Lock()
+
+
+@contextmanager
+def _pinned(uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API at ``uri`` for the block, then restore what was there."""
+    import mlflow
+
+    with _FLUENT_LOCK:
+        tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(tracking)
+            mlflow.set_registry_uri(registry)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model fetched from the registry by alias, with what the API reports about it."""
+
+    target: str
+    name: str
+    version: str
+    alias: str
+    model: Any
+    run_id: str
+    trained_at: datetime
+    metrics: dict[str, float] = field(default_factory=dict)
+    feature_names: list[str] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registered version: its aliases and the metrics of the run that made it."""
+
+    target: str
+    name: str
+    version: str
+    aliases: tuple[str, ...]
+    run_id: str
+    created_at: datetime
+    metrics: dict[str, float]
+
+
+class ModelRegistry:
+    """Registry of the per-target risk models (``pmo-risk-schedule``, ``pmo-risk-cost``)."""
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        artifact_root: Path | None = None,
+        *,
+        name_prefix: str = "pmo-risk",
+        experiment: str = EXPERIMENT,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.name_prefix = name_prefix
+        self.experiment = experiment
+        self._client_obj: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelRegistry:
+        return cls(
+            settings.mlflow_uri, settings.artifact_root, name_prefix=settings.model_name_prefix
+        )
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @property
+    def _client(self) -> Any:
+        if self._client_obj is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client_obj = MlflowClient(
+                tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+            )
+        return self._client_obj
+
+    def model_name(self, target: str) -> str:
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
+        return f"{self.name_prefix}-{target}"
+
+    def _experiment_id(self) -> str:
+        exp = self._client.get_experiment_by_name(self.experiment)
+        if exp is not None:
+            return str(exp.experiment_id)
+        location = self.artifact_root.resolve().as_uri() if self.artifact_root else None
+        return str(self._client.create_experiment(self.experiment, artifact_location=location))
+
+    # -- write --------------------------------------------------------------------------------
+    def log_training(
+        self,
+        *,
+        target: str,
+        model: Any,
+        X_example: pd.DataFrame,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        feature_names: list[str],
+        figures: Mapping[str, Any] | None = None,
+        texts: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Log one target's training run (params, metrics, plots, model with signature).
+
+        Returns the run id. Non-finite metrics are skipped (MLflow rejects NaN in some stores).
+        """
+        import math
+
+        import mlflow
+        import mlflow.sklearn
+        from mlflow.models import infer_signature
+
+        experiment_id = self._experiment_id()
+        example = X_example.head(5).copy()
+        signature = infer_signature(example, model.predict_proba(example)[:, 1])
+        with (
+            _pinned(self.tracking_uri),
+            mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{target}") as run,
+        ):
+            mlflow.set_tags({"target": target, **(tags or {})})
+            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+            clean = {
+                k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))
+            }
+            if clean:
+                mlflow.log_metrics(clean)
+            mlflow.log_dict({"features": feature_names}, "features.json")
+            for name, fig in (figures or {}).items():
+                mlflow.log_figure(fig, f"plots/{name}.png")
+            for name, text in (texts or {}).items():
+                mlflow.log_text(text, name)
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=signature,
+                input_example=example,
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+            )
+            mlflow.set_tag("model_uri", info.model_uri)
+            return str(run.info.run_id)
+
+    def register(self, run_id: str, target: str) -> str:
+        """Register the run's model as a new version: alias challenger, champion if none yet."""
+        import mlflow
+
+        name = self.model_name(target)
+        client = self._client
+        try:
+            client.get_registered_model(name)
+        except Exception:
+            client.create_registered_model(
+                name, description=f"pmo-risk: probability of {target} overrun"
+            )
+        source = self._client.get_run(run_id).data.tags.get("model_uri", f"runs:/{run_id}/model")
+        with _pinned(self.tracking_uri):
+            mv = mlflow.register_model(source, name)
+        version = str(mv.version)
+        client.set_registered_model_alias(name, CHALLENGER, version)
+        if self.version_for(target, CHAMPION) is None:
+            client.set_registered_model_alias(name, CHAMPION, version)
+        return version
+
+    def promote(self, target: str, version: str | None = None) -> str:
+        """Point ``champion`` at ``version`` (default: the current challenger)."""
+        name = self.model_name(target)
+        if version is None:
+            version = self.version_for(target, CHALLENGER)
+            if version is None:
+                raise ModelNotAvailable(f"no challenger registered for {name}")
+        try:
+            self._client.get_model_version(name, version)
+        except Exception as exc:
+            raise ModelNotAvailable(f"{name} has no version {version}") from exc
+        self._client.set_registered_model_alias(name, CHAMPION, version)
+        return version
+
+    # -- read ---------------------------------------------------------------------------------
+    def version_for(self, target: str, alias: str) -> str | None:
+        """The version an alias points at, or None."""
+        try:
+            mv = self._client.get_model_version_by_alias(self.model_name(target), alias)
+        except Exception:
+            return None
+        return str(mv.version)
+
+    def load(self, target: str, alias: str = CHAMPION) -> LoadedModel:
+        """Load a target's model by alias; ``ModelNotAvailable`` if there is none."""
+        import mlflow.sklearn
+
+        name = self.model_name(target)
+        try:
+            mv = self._client.get_model_version_by_alias(name, alias)
+        except Exception as exc:
+            raise ModelNotAvailable(f"no {alias} model registered for {name}") from exc
+        with _pinned(self.tracking_uri):
+            model = mlflow.sklearn.load_model(f"models:/{name}@{alias}")
+        run = self._client.get_run(mv.run_id)
+        features = list(getattr(model, "feature_names_in_", []))
+        return LoadedModel(
+            target=target,
+            name=name,
+            version=str(mv.version),
+            alias=alias,
+            model=model,
+            run_id=str(mv.run_id),
+            trained_at=datetime.fromtimestamp(run.info.start_time / 1000, tz=UTC),
+            metrics=dict(run.data.metrics),
+            feature_names=features,
+            params=dict(run.data.params),
+        )
+
+    def list_models(self) -> list[ModelInfo]:
+        """Every registered version of every target, newest first."""
+        out: list[ModelInfo] = []
+        for target in TARGETS:
+            name = self.model_name(target)
+            try:
+                versions = self._client.search_model_versions(f"name = '{name}'")
+                aliases = dict(self._client.get_registered_model(name).aliases or {})
+            except Exception:
+                continue
+            for mv in versions:
+                try:
+                    metrics = dict(self._client.get_run(mv.run_id).data.metrics)
+                except Exception:
+                    metrics = {}
+                out.append(
+                    ModelInfo(
+                        target=target,
+                        name=name,
+                        version=str(mv.version),
+                        aliases=tuple(
+                            sorted(a for a, v in aliases.items() if str(v) == str(mv.version))
+                        ),
+                        run_id=str(mv.run_id),
+                        created_at=datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC),
+                        metrics=metrics,
+                    )
+                )
+        out.sort(key=lambda m: (m.target, -int(m.version)))
+        return out
+
+    def run_artifact_text(self, run_id: str, path: str) -> str | None:
+        """A text artifact of a run (e.g. the metrics table), or None."""
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                local = self._client.download_artifacts(run_id, path, tmp)
+                return Path(local).read_text()
+        except Exception:
+            return None
+
+
+def dumps_metrics(metrics: Mapping[str, float]) -> str:
+    return json.dumps(dict(metrics), indent=2, sort_keys=True)
