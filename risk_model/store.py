@@ -1,0 +1,472 @@
+"""The portfolio history store: projects and snapshots in a SQL database (SQLAlchemy 2 Core).
+
+SQLite by default (a file; WAL journal, foreign keys on) or any SQLAlchemy URL (PostgreSQL):
+only portable column types are used. Nothing connects until a method is called.
+
+Imports are one transaction and upsert by key (``project_id``; ``(project_id, as_of)``): a row
+whose values equal the stored row is counted as unchanged and not written; a row that differs
+replaces the stored row entirely (columns missing from the import become NULL). The revision
+counter in ``meta`` bumps once per import that changed anything.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from risk_model.exceptions import UnknownProject
+from risk_model.schemas import (
+    PROJECT_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    Column,
+    conform_projects,
+    conform_snapshots,
+)
+
+if TYPE_CHECKING:
+    from risk_model.config import Settings
+
+__all__ = ["ImportSummary", "Store"]
+
+_CHUNK = 500  # keys per IN (...) clause; well under every backend's bound-parameter limit
+_REVISION = "revision"
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did; ``unchanged`` counts projects and snapshots left as they were."""
+
+    projects_inserted: int = 0
+    projects_updated: int = 0
+    snapshots_inserted: int = 0
+    snapshots_updated: int = 0
+    unchanged: int = 0
+    revision: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the import wrote anything."""
+        return bool(
+            self.projects_inserted
+            + self.projects_updated
+            + self.snapshots_inserted
+            + self.snapshots_updated
+        )
+
+
+def _sql_type(col: Column) -> sa.types.TypeEngine[Any]:
+    if col.kind == "id":
+        return sa.String(255)
+    if col.kind == "date":
+        return sa.Date()
+    if col.kind in ("money", "float", "count", "percent"):
+        return sa.Double()
+    if col.kind == "enum":
+        return sa.String(32)
+    return sa.Text()
+
+
+def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table]:
+    """Fresh table definitions (one MetaData per Store, nothing module-global)."""
+    md = sa.MetaData()
+    projects = sa.Table(
+        "projects",
+        md,
+        sa.Column("project_id", sa.String(255), primary_key=True),
+        *[sa.Column(c.name, _sql_type(c)) for c in PROJECT_COLUMNS if c.name != "project_id"],
+        sa.Column("attributes", sa.Text(), nullable=False, default="{}"),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+    )
+    snapshots = sa.Table(
+        "snapshots",
+        md,
+        sa.Column(
+            "project_id",
+            sa.String(255),
+            sa.ForeignKey("projects.project_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("as_of", sa.Date(), primary_key=True),
+        *[
+            sa.Column(c.name, _sql_type(c))
+            for c in SNAPSHOT_COLUMNS
+            if c.name not in ("project_id", "as_of")
+        ],
+    )
+    sa.Index("ix_snapshots_as_of", snapshots.c.as_of)
+    sa.Index("ix_projects_portfolio", projects.c.portfolio)
+    meta = sa.Table(
+        "meta",
+        md,
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Integer(), nullable=False),
+    )
+    return md, projects, snapshots, meta
+
+
+def _to_db(value: Any, kind: str) -> Any:
+    """A frame cell as the Python value stored (None for missing)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if kind == "date":
+        return pd.Timestamp(value).date()
+    if kind in ("money", "float", "count", "percent"):
+        return float(value)
+    return str(value)
+
+
+def _attr_value(value: Any) -> Any:
+    """An attribute cell as a JSON value (None for missing)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    """Projects and snapshots in a SQL database (see module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._md, self._projects, self._snapshots, self._meta = _tables()
+        self._project_kinds = {c.name: c.kind for c in PROJECT_COLUMNS}
+        self._snapshot_kinds = {c.name: c.kind for c in SNAPSHOT_COLUMNS}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        """The store at ``settings.store_url``."""
+        return cls(settings.store_url)
+
+    def __repr__(self) -> str:
+        return f"Store({sa.make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    # --- engine -----------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, created on first use."""
+        if self._engine is None:
+            self._engine = self._create_engine()
+        return self._engine
+
+    def _create_engine(self) -> Engine:
+        url = sa.make_url(self.url)
+        if url.get_backend_name() != "sqlite":
+            return sa.create_engine(url, pool_pre_ping=True)
+        if url.database and url.database != ":memory:":
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy (not the driver) decide where transactions begin.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get("sqlite_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    def dispose(self) -> None:
+        """Close pooled connections (the store can still be used afterwards)."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def init(self) -> Store:
+        """Create the tables and the revision counter when missing (idempotent)."""
+        with self.engine.begin() as conn:
+            self._md.create_all(conn, checkfirst=True)
+            exists = conn.execute(
+                sa.select(self._meta.c.value).where(self._meta.c.key == _REVISION)
+            ).first()
+            if exists is None:
+                conn.execute(sa.insert(self._meta).values(key=_REVISION, value=0))
+        return self
+
+    # --- writing ----------------------------------------------------------------------
+
+    def import_frames(
+        self, projects: pd.DataFrame | None, snapshots: pd.DataFrame | None
+    ) -> ImportSummary:
+        """Upsert canonical frames in one transaction; unchanged rows are not written.
+
+        Frames are conformed first; extra project columns are stored as JSON attributes.
+        On any error nothing is written.
+        """
+        project_rows = self._project_rows(projects) if projects is not None else []
+        snapshot_rows = self._snapshot_rows(snapshots) if snapshots is not None else []
+        now = datetime.now(UTC).replace(tzinfo=None)
+        counts = dict.fromkeys(("pi", "pu", "si", "su", "same"), 0)
+        with self.engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            ins, upd, same = self._diff(
+                conn, self._projects, ["project_id"], project_rows, skip=("updated_at",)
+            )
+            for row in ins + upd:
+                row["updated_at"] = now
+            self._write(conn, self._projects, ["project_id"], ins, upd)
+            counts["pi"], counts["pu"], counts["same"] = len(ins), len(upd), same
+            ins, upd, same = self._diff(
+                conn, self._snapshots, ["project_id", "as_of"], snapshot_rows
+            )
+            self._write(conn, self._snapshots, ["project_id", "as_of"], ins, upd)
+            counts["si"], counts["su"] = len(ins), len(upd)
+            counts["same"] += same
+            revision = self._revision(conn)
+            if counts["pi"] + counts["pu"] + counts["si"] + counts["su"]:
+                revision += 1
+                conn.execute(
+                    sa.update(self._meta)
+                    .where(self._meta.c.key == _REVISION)
+                    .values(value=revision)
+                )
+        return ImportSummary(
+            projects_inserted=counts["pi"],
+            projects_updated=counts["pu"],
+            snapshots_inserted=counts["si"],
+            snapshots_updated=counts["su"],
+            unchanged=counts["same"],
+            revision=revision,
+        )
+
+    def _project_rows(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
+        df = conform_projects(frame)
+        declared = [c.name for c in PROJECT_COLUMNS]
+        extras = [c for c in df.columns if c not in declared]
+        rows = self._rows(df[declared], self._project_kinds)
+        if extras:
+            attrs = df[extras].to_dict(orient="records")
+            for row, attr in zip(rows, attrs, strict=True):
+                clean = {str(k): _attr_value(v) for k, v in attr.items()}
+                row["attributes"] = json.dumps(
+                    {k: v for k, v in clean.items() if v is not None}, sort_keys=True
+                )
+        else:
+            for row in rows:
+                row["attributes"] = "{}"
+        return rows
+
+    def _snapshot_rows(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
+        df = conform_snapshots(frame)
+        return self._rows(df[[c.name for c in SNAPSHOT_COLUMNS]], self._snapshot_kinds)
+
+    @staticmethod
+    def _rows(df: pd.DataFrame, kinds: Mapping[str, str]) -> list[dict[str, Any]]:
+        columns = list(df.columns)
+        converted = {
+            c: [_to_db(v, kinds[c]) for v in df[c].to_numpy(dtype=object)] for c in columns
+        }
+        return [
+            dict(zip(columns, values, strict=True))
+            for values in zip(*converted.values(), strict=True)
+        ]
+
+    def _diff(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        keys: list[str],
+        rows: list[dict[str, Any]],
+        skip: tuple[str, ...] = (),
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+        """Split rows into (to insert, to update, number unchanged) against stored rows."""
+        if not rows:
+            return [], [], 0
+        compared = [c.name for c in table.columns if c.name not in skip]
+        ids = sorted({row["project_id"] for row in rows})
+        stored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for chunk in _chunks(ids):
+            query = sa.select(*[table.c[c] for c in compared]).where(table.c.project_id.in_(chunk))
+            for rec in conn.execute(query):
+                values = tuple(rec)
+                key = tuple(values[compared.index(k)] for k in keys)
+                stored[key] = values
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        same = 0
+        for row in rows:
+            key = tuple(row[k] for k in keys)
+            old = stored.get(key)
+            if old is None:
+                inserts.append(row)
+            elif old == tuple(row[c] for c in compared):
+                same += 1
+            else:
+                updates.append(row)
+        return inserts, updates, same
+
+    @staticmethod
+    def _write(
+        conn: Connection,
+        table: sa.Table,
+        keys: list[str],
+        inserts: list[dict[str, Any]],
+        updates: list[dict[str, Any]],
+    ) -> None:
+        """Bulk insert and bulk update (executemany)."""
+        if inserts:
+            conn.execute(sa.insert(table), inserts)
+        if updates:
+            values = [c.name for c in table.columns if c.name not in keys]
+            stmt = (
+                sa.update(table)
+                .where(*[table.c[k] == sa.bindparam(f"k_{k}") for k in keys])
+                .values({c: sa.bindparam(f"v_{c}") for c in values})
+            )
+            params = [
+                {**{f"k_{k}": row[k] for k in keys}, **{f"v_{c}": row[c] for c in values}}
+                for row in updates
+            ]
+            conn.execute(stmt, params)
+
+    # --- reading ----------------------------------------------------------------------
+
+    def _revision(self, conn: Connection) -> int:
+        value = conn.execute(
+            sa.select(self._meta.c.value).where(self._meta.c.key == _REVISION)
+        ).scalar()
+        return int(value or 0)
+
+    def revision(self) -> int:
+        """The revision counter: bumps once per import that changed anything."""
+        with self.engine.connect() as conn:
+            return self._revision(conn)
+
+    def project_ids(self) -> set[str]:
+        """Every stored project_id."""
+        with self.engine.connect() as conn:
+            return {str(v) for v in conn.execute(sa.select(self._projects.c.project_id)).scalars()}
+
+    def counts(self) -> dict[str, int]:
+        """Row counts: ``projects``, ``snapshots``."""
+        with self.engine.connect() as conn:
+            return {
+                name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() or 0)
+                for name, t in (("projects", self._projects), ("snapshots", self._snapshots))
+            }
+
+    def projects(
+        self,
+        portfolio: str | None = None,
+        category: str | None = None,
+        project_ids: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Conformed projects (sorted by project_id) with attributes back as extra columns.
+
+        Filters combine with AND; ``project_ids`` keeps only those ids (unknown ids ignored).
+        An extra column is float64 when every stored value is a number, else object.
+        """
+        t = self._projects
+        cols = [t.c[c.name] for c in PROJECT_COLUMNS] + [t.c.attributes]
+        query = sa.select(*cols).order_by(t.c.project_id)
+        if portfolio is not None:
+            query = query.where(t.c.portfolio == portfolio)
+        if category is not None:
+            query = query.where(t.c.category == category)
+        frame = self._read(query, t.c.project_id, project_ids)
+        attrs = [json.loads(a) if a else {} for a in frame.pop("attributes")]
+        names: list[str] = []
+        for attr in attrs:
+            names += [k for k in attr if k not in names]
+        declared = {c.name for c in PROJECT_COLUMNS}
+        for name in names:
+            if name in declared:
+                continue
+            values = [a.get(name) for a in attrs]
+            numeric = all(
+                v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+                for v in values
+            )
+            if numeric:
+                frame[name] = pd.Series(
+                    [np.nan if v is None else float(v) for v in values],
+                    index=frame.index,
+                    dtype="float64",
+                )
+            else:
+                frame[name] = pd.Series(
+                    np.array([None if v is None else str(v) for v in values], dtype=object),
+                    index=frame.index,
+                    dtype="object",
+                )
+        if project_ids is not None:
+            frame = frame.sort_values("project_id", kind="mergesort")
+        return conform_projects(frame.reset_index(drop=True))
+
+    def project(self, project_id: str) -> pd.Series:
+        """One conformed project row (attributes included); ``UnknownProject`` when absent."""
+        frame = self.projects(project_ids=[project_id])
+        if frame.empty:
+            raise UnknownProject(project_id)
+        row = frame.iloc[0]
+        row.name = project_id
+        return row
+
+    def snapshots(
+        self,
+        project_ids: Iterable[str] | None = None,
+        until: pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        """Conformed snapshots sorted by (project_id, as_of); ``until`` keeps as_of <= until."""
+        t = self._snapshots
+        query = sa.select(*[t.c[c.name] for c in SNAPSHOT_COLUMNS])
+        if until is not None:
+            query = query.where(t.c.as_of <= pd.Timestamp(until).date())
+        return conform_snapshots(self._read(query, t.c.project_id, project_ids))
+
+    def _read(
+        self,
+        query: sa.Select[Any],
+        id_column: sa.ColumnElement[Any],
+        project_ids: Iterable[str] | None,
+    ) -> pd.DataFrame:
+        """Run a select into a frame; with ``project_ids``, in chunks of IN (...)."""
+        with self.engine.connect() as conn:
+            if project_ids is None:
+                return self._frame(conn, query)
+            ids = sorted({str(i) for i in project_ids})
+            parts = [self._frame(conn, query.where(id_column.in_(c))) for c in _chunks(ids)]
+            if not parts:
+                return self._frame(conn, query.where(sa.false()))
+            return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    @staticmethod
+    def _frame(conn: Connection, query: sa.Select[Any]) -> pd.DataFrame:
+        result = conn.execute(query)
+        columns = list(result.keys())
+        rows = result.fetchall()
+        data = {
+            name: np.array([r[i] for r in rows], dtype=object) for i, name in enumerate(columns)
+        }
+        return pd.DataFrame(data, columns=columns)
