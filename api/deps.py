@@ -1,0 +1,33 @@
+"""Typed dependencies: everything a route needs comes from ``app.state`` (set by the lifespan)."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from api.services import ModelState, PortfolioCache
+from risk_model.config import Settings
+from risk_model.store import Store
+
+
+def get_settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def get_store(request: Request) -> Store:
+    return cast(Store, request.app.state.store)
+
+
+def get_models(request: Request) -> ModelState:
+    return cast(ModelState, request.app.state.models)
+
+
+def get_portfolio_cache(request: Request) -> PortfolioCache:
+    return cast(PortfolioCache, request.app.state.portfolio_cache)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+ModelsDep = Annotated[ModelState, Depends(get_models)]
+PortfolioCacheDep = Annotated[PortfolioCache, Depends(get_portfolio_cache)]

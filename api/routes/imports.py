@@ -1,0 +1,39 @@
+"""Import portfolio history files into the store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from api.deps import StoreDep
+from api.errors import responses
+from api.schemas import ImportOut
+from api.services import Upload, import_uploads
+
+router = APIRouter(prefix="/v1", tags=["imports"])
+
+
+@router.post(
+    "/imports",
+    summary="Import projects and/or snapshots files (CSV or XLSX)",
+    description=(
+        "Same validation as `pmo-risk import`: every problem is listed with its file, row "
+        "(as the spreadsheet shows it) and column, and nothing is changed. A good import is "
+        "applied in one transaction (upsert) and returns the summary and the new store "
+        "revision. With `dry_run` the files are only validated."
+    ),
+    responses=responses(422),
+)
+def create_import(
+    store: StoreDep,
+    projects: Annotated[UploadFile | None, File(description="projects.csv / .xlsx")] = None,
+    snapshots: Annotated[UploadFile | None, File(description="snapshots.csv / .xlsx")] = None,
+    dry_run: Annotated[bool, Form(description="Validate only; change nothing.")] = False,
+) -> ImportOut:
+    uploads = [
+        Upload(field, up.filename or "", up.file)
+        for field, up in (("projects", projects), ("snapshots", snapshots))
+        if up is not None
+    ]
+    return import_uploads(store, uploads, dry_run=dry_run)

@@ -1,0 +1,48 @@
+"""The stored portfolio ranked by risk."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import ModelsDep, PortfolioCacheDep, SettingsDep, StoreDep
+from api.errors import responses
+from api.schemas import PortfolioRisksOut, Target
+from api.services import portfolio_risks
+
+router = APIRouter(prefix="/v1/portfolio", tags=["portfolio"])
+
+
+@router.get(
+    "/risks",
+    summary="Active projects ranked by the probability of overrun",
+    description=(
+        "Every active project of the store scored at its latest report, ranked by the chosen "
+        "target's probability (unscorable projects last), with both targets' probabilities, "
+        "bands and top drivers. Scores are computed once per (store revision, model versions)."
+    ),
+    responses=responses(422, 503),
+)
+def risks(
+    store: StoreDep,
+    models: ModelsDep,
+    settings: SettingsDep,
+    cache: PortfolioCacheDep,
+    target: Annotated[Target, Query(description="Rank by this target.")] = "schedule",
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many projects.")] = 50,
+    portfolio: Annotated[str | None, Query(max_length=500)] = None,
+    category: Annotated[str | None, Query(max_length=500)] = None,
+    band: Annotated[
+        str | None, Query(max_length=50, description="Only this band of the target.")
+    ] = None,
+) -> PortfolioRisksOut:
+    return portfolio_risks(
+        cache.get(store, models, settings),
+        settings,
+        target=target,
+        limit=limit,
+        portfolio=portfolio,
+        category=category,
+        band=band,
+    )

@@ -1,0 +1,725 @@
+"""The glue behind the routes: models on the app, request frames, scoring, the portfolio cache.
+
+Routes call one function here each and return what it gives; every query, every frame and
+every call into ``risk_model`` / ``features`` / ``model_registry`` lives in this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import numpy as np
+import pandas as pd
+from features.pipeline import build_features
+
+from api.schemas import (
+    ContributionOut,
+    DriverOut,
+    ImportOut,
+    LatestOut,
+    ModelOut,
+    ModelsOut,
+    PortfolioItemOut,
+    PortfolioRisksOut,
+    ProjectDetailOut,
+    ProjectOut,
+    ProjectScoreOut,
+    ReadyOut,
+    RiskPointOut,
+    ScoreIn,
+    ScoreOut,
+    SignalPointOut,
+    SnapshotOut,
+    TargetExplanationOut,
+    TargetScoreOut,
+)
+from features.registry import describe_driver
+from model_registry.registry import LoadedModel, ModelRegistry
+from risk_model.config import TARGETS, Settings, band_of
+from risk_model.exceptions import ModelNotAvailable, Problem, UnknownProject, ValidationFailed
+from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS
+from risk_model.scoring import ProjectScore, TargetScore, latest_rows, score_rows
+from risk_model.store import Store
+from risk_model.validation import validate_tables
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+SIGNALS: tuple[str, ...] = ("spi", "cpi", "spi_t", "forecast_slip", "forecast_cost_growth")
+UPLOAD_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".xls")
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+# -- numbers and dates out of pandas ---------------------------------------------------------
+def num(value: Any) -> float | None:
+    """A finite float, or None (NaN, infinity, None, non-numbers)."""
+    if value is None or isinstance(value, bool | str):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def day(value: Any) -> date | None:
+    """A calendar date from a Timestamp / datetime / date, or None for NaT and None."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return cast(date, value.date())
+    if isinstance(value, date):
+        return value if type(value) is date else value.date()  # type: ignore[attr-defined]
+    return cast(date, pd.Timestamp(value).date())
+
+
+def scalar(value: Any) -> float | str | None:
+    """A JSON-safe feature / attribute value: finite number, string, or None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date().isoformat()
+    return num(value)
+
+
+def text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA:
+        return None
+    return str(value)
+
+
+def api_version() -> str:
+    """The installed package version (``0.0.0`` when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pmo-risk")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+# -- models on the app -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelState:
+    """The champion models loaded at start-up, and why any target has none."""
+
+    loaded: Mapping[str, LoadedModel]
+    missing: Mapping[str, str]
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing and all(t in self.loaded for t in TARGETS)
+
+    def require(self) -> Mapping[str, LoadedModel]:
+        """Every target's model; ``ModelNotAvailable`` naming those missing."""
+        if not self.ready:
+            names = ", ".join(t for t in TARGETS if t not in self.loaded)
+            raise ModelNotAvailable(f"no champion model loaded for: {names}")
+        return self.loaded
+
+    def classifiers(self) -> dict[str, Any]:
+        return {t: m.model for t, m in self.require().items()}
+
+    def versions(self) -> dict[str, str]:
+        return {t: m.version for t, m in self.loaded.items()}
+
+    def cache_key(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self.versions().items()))
+
+
+def load_champions(
+    registry: ModelRegistry, targets: Iterable[str] = TARGETS, alias: str = CHAMPION
+) -> ModelState:
+    """Load each target's model by alias, once; a failure leaves the target missing."""
+    loaded: dict[str, LoadedModel] = {}
+    missing: dict[str, str] = {}
+    for target in targets:
+        try:
+            loaded[target] = registry.load(target, alias=alias)
+        except ModelNotAvailable as exc:
+            missing[target] = str(exc)
+            log.warning("model not available for %s: %s", target, exc)
+        except Exception as exc:  # a broken artifact must not stop the service
+            missing[target] = f"could not load the {alias} model: {exc}"
+            log.exception("could not load the %s model of %s", alias, target)
+    return ModelState(loaded=loaded, missing=missing)
+
+
+def readiness(models: ModelState) -> ReadyOut:
+    return ReadyOut(
+        ready=models.ready,
+        models=cast(Any, models.versions()),
+        missing=cast(Any, dict(models.missing)),
+    )
+
+
+def models_out(models: ModelState) -> ModelsOut:
+    out = [
+        ModelOut(
+            target=cast(Any, m.target),
+            name=m.name,
+            version=m.version,
+            alias=m.alias,
+            run_id=m.run_id,
+            trained_at=m.trained_at,
+            metrics={k: v for k, v in m.metrics.items() if num(v) is not None},
+            feature_count=len(m.feature_names),
+        )
+        for t in TARGETS
+        if (m := models.loaded.get(t)) is not None
+    ]
+    return ModelsOut(models=out, missing=cast(Any, dict(models.missing)))
+
+
+# -- scores to response models ---------------------------------------------------------------
+def _target_out(score: TargetScore, version: str | None) -> TargetScoreOut:
+    return TargetScoreOut(
+        probability=num(score.probability),
+        band=score.band if num(score.probability) is not None else None,
+        drivers=[
+            DriverOut(
+                feature=d.feature,
+                value=scalar(d.value),
+                contribution=num(d.contribution),
+                points=num(d.points),
+                text=d.text,
+            )
+            for d in (score.drivers or [])
+        ],
+        reason=score.reason,
+        model_version=getattr(score, "model_version", None) or version,
+    )
+
+
+def _project_score_out(ps: ProjectScore, versions: Mapping[str, str]) -> ProjectScoreOut:
+    return ProjectScoreOut(
+        project_id=str(ps.project_id),
+        as_of=day(ps.as_of),
+        scores=cast(Any, {t: _target_out(s, versions.get(t)) for t, s in ps.scores.items()}),
+    )
+
+
+def _score(
+    models: ModelState, rows: pd.DataFrame, settings: Settings, *, explain: bool
+) -> list[ProjectScore]:
+    if rows.empty:
+        return []
+    return score_rows(
+        models.classifiers(), rows, describe=describe_driver, settings=settings, explain=explain
+    )
+
+
+# -- POST /v1/score: request body -> raw frames ----------------------------------------------
+def _cell(value: Any) -> str | None:
+    """A request value as the text a spreadsheet cell would hold."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+@dataclass
+class RequestFrames:
+    """The body as raw string frames, and where each frame row came from in the body."""
+
+    projects: pd.DataFrame
+    snapshots: pd.DataFrame
+    snapshot_origin: list[tuple[int, int]]
+    problems: list[Problem] = field(default_factory=list)
+
+    def locate(self, problem: Problem) -> Problem:
+        """A validation problem re-addressed to the body: ``body.projects[i]...``, row = index."""
+        if problem.row is None:
+            return problem
+        i = problem.row - 2
+        if problem.file == "body.projects" and 0 <= i < len(self.projects):
+            return Problem(
+                f"body.projects[{i}].project", None, problem.column, problem.message, problem.value
+            )
+        if problem.file == "body.snapshots" and 0 <= i < len(self.snapshot_origin):
+            p, s = self.snapshot_origin[i]
+            return Problem(
+                f"body.projects[{p}].snapshots", s, problem.column, problem.message, problem.value
+            )
+        return problem
+
+
+def request_frames(body: ScoreIn) -> RequestFrames:
+    """Turn the body into the raw frames ``validate_tables`` reads (strings, None for blank)."""
+    problems: list[Problem] = []
+    project_rows: list[dict[str, str | None]] = []
+    snapshot_rows: list[dict[str, str | None]] = []
+    origin: list[tuple[int, int]] = []
+    attr_names: list[str] = []
+    for i, item in enumerate(body.projects):
+        data = item.project.model_dump(exclude={"attributes"})
+        row = {k: _cell(data.get(k)) for k in PROJECT_FIELDS}
+        for name, value in item.project.attributes.items():
+            if name in PROJECT_FIELDS:
+                problems.append(
+                    Problem(
+                        f"body.projects[{i}].project",
+                        None,
+                        f"attributes.{name}",
+                        f"attribute {name!r} clashes with a project field",
+                        _cell(value),
+                    )
+                )
+                continue
+            if name not in attr_names:
+                attr_names.append(name)
+            row[name] = _cell(value)
+        project_rows.append(row)
+        pid = item.project.project_id
+        for j, snap in enumerate(item.snapshots):
+            s = snap.model_dump()
+            if s.get("project_id") not in (None, pid):
+                problems.append(
+                    Problem(
+                        f"body.projects[{i}].snapshots",
+                        j,
+                        "project_id",
+                        f"snapshot for project {s['project_id']!r} listed under {pid!r}",
+                        s["project_id"],
+                    )
+                )
+            s["project_id"] = pid
+            snapshot_rows.append({k: _cell(s.get(k)) for k in SNAPSHOT_FIELDS})
+            origin.append((i, j))
+    pcols = [*PROJECT_FIELDS, *attr_names]
+    projects = pd.DataFrame(project_rows, columns=pcols, dtype=object)
+    snapshots = pd.DataFrame(snapshot_rows, columns=list(SNAPSHOT_FIELDS), dtype=object)
+    return RequestFrames(projects, snapshots, origin, problems)
+
+
+def validate_request(body: ScoreIn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical frames of a score request; ``ValidationFailed`` listing every problem."""
+    frames = request_frames(body)
+    problems = list(frames.problems)
+    projects = snapshots = None
+    try:
+        projects, snapshots = validate_tables(
+            frames.projects,
+            frames.snapshots,
+            projects_name="body.projects",
+            snapshots_name="body.snapshots",
+        )
+    except ValidationFailed as exc:
+        problems += [frames.locate(p) for p in exc.problems]
+    if problems:
+        raise ValidationFailed(problems)
+    assert projects is not None and snapshots is not None
+    return projects, snapshots
+
+
+def score_request(body: ScoreIn, models: ModelState, settings: Settings) -> ScoreOut:
+    """Score the projects of a request at their latest report (or ``as_of``); store nothing."""
+    models.require()
+    projects, snapshots = validate_request(body)
+    if body.as_of is not None:
+        snapshots = snapshots.loc[snapshots["as_of"] <= pd.Timestamp(body.as_of)]
+        snapshots = snapshots.reset_index(drop=True)
+    features = build_features(projects, snapshots)
+    rows = latest_rows(features)
+    scores = {str(s.project_id): s for s in _score(models, rows, settings, explain=body.explain)}
+    versions = models.versions()
+    results = [
+        _project_score_out(scores[item.project.project_id], versions)
+        for item in body.projects
+        if item.project.project_id in scores
+    ]
+    return ScoreOut(results=results, model_versions=cast(Any, versions))
+
+
+# -- GET /v1/portfolio/risks: scores of the whole store, cached -------------------------------
+@dataclass(frozen=True)
+class PortfolioEntry:
+    project_id: str
+    name: str | None
+    portfolio: str | None
+    category: str | None
+    as_of: date | None
+    scores: dict[str, TargetScoreOut]
+
+    def probability(self, target: str) -> float | None:
+        s = self.scores.get(target)
+        return None if s is None else s.probability
+
+
+@dataclass(frozen=True)
+class PortfolioScores:
+    """Every active project scored at its latest report, under one (revision, versions) key."""
+
+    revision: int
+    versions: tuple[tuple[str, str], ...]
+    entries: tuple[PortfolioEntry, ...]
+
+
+def active_projects(projects: pd.DataFrame) -> pd.DataFrame:
+    """Projects still running: status ``active`` (or no status and no actual finish)."""
+    status = projects["status"]
+    running = (status == "active") | (status.isna() & projects["actual_finish"].isna())
+    return projects.loc[running.to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def compute_portfolio(
+    store: Store, models: ModelState, settings: Settings, revision: int
+) -> PortfolioScores:
+    """Score every active project of the store at its latest snapshot (with drivers)."""
+    versions = models.versions()
+    projects = active_projects(store.projects())
+    entries: list[PortfolioEntry] = []
+    if not projects.empty:
+        ids = set(projects["project_id"])
+        snapshots = store.snapshots()
+        snapshots = snapshots.loc[snapshots["project_id"].isin(ids)].reset_index(drop=True)
+        rows = latest_rows(build_features(projects, snapshots))
+        scores = {str(s.project_id): s for s in _score(models, rows, settings, explain=True)}
+        for rec in projects.to_dict("records"):
+            pid = str(rec["project_id"])
+            ps = scores.get(pid)
+            if ps is None:
+                continue
+            out = _project_score_out(ps, versions)
+            entries.append(
+                PortfolioEntry(
+                    project_id=pid,
+                    name=text(rec.get("name")),
+                    portfolio=text(rec.get("portfolio")),
+                    category=text(rec.get("category")),
+                    as_of=out.as_of,
+                    scores=dict(out.scores),
+                )
+            )
+    return PortfolioScores(revision, models.cache_key(), tuple(entries))
+
+
+class PortfolioCache:
+    """Portfolio scores keyed by (store revision, model versions); recomputed only on change."""
+
+    def __init__(
+        self, compute: Callable[[Store, ModelState, Settings, int], PortfolioScores] | None = None
+    ) -> None:
+        self._compute = compute or compute_portfolio
+        self._lock = threading.Lock()
+        self._value: PortfolioScores | None = None
+        self.computations = 0
+
+    def _fresh(self, revision: int, models: ModelState) -> PortfolioScores | None:
+        v = self._value
+        if v is not None and v.revision == revision and v.versions == models.cache_key():
+            return v
+        return None
+
+    def get(self, store: Store, models: ModelState, settings: Settings) -> PortfolioScores:
+        models.require()
+        revision = int(store.revision())
+        value = self._fresh(revision, models)
+        if value is not None:
+            return value
+        with self._lock:  # one computation at a time; latecomers reuse it
+            value = self._fresh(revision, models)
+            if value is None:
+                value = self._compute(store, models, settings, revision)
+                self._value = value
+                self.computations += 1
+            return value
+
+
+def _blank(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def portfolio_risks(
+    scores: PortfolioScores,
+    settings: Settings,
+    *,
+    target: str,
+    limit: int,
+    portfolio: str | None = None,
+    category: str | None = None,
+    band: str | None = None,
+) -> PortfolioRisksOut:
+    """Rank the cached scores by ``target`` probability (unscorable last), filter, cut."""
+    portfolio, category, band = _blank(portfolio), _blank(category), _blank(band)
+    if band is not None and band.lower() not in settings.band_names:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "query",
+                    None,
+                    "band",
+                    f"band must be one of {', '.join(settings.band_names)}",
+                    band,
+                )
+            ]
+        )
+    chosen = [
+        e
+        for e in scores.entries
+        if (portfolio is None or e.portfolio == portfolio)
+        and (category is None or e.category == category)
+        and (band is None or e.scores[target].band == band.lower())
+    ]
+
+    def key(e: PortfolioEntry) -> tuple[bool, float, str]:
+        p = e.probability(target)
+        return (p is None, -(p or 0.0), e.project_id)
+
+    chosen.sort(key=key)
+    items = [
+        PortfolioItemOut(
+            rank=rank,
+            project_id=e.project_id,
+            name=e.name,
+            portfolio=e.portfolio,
+            category=e.category,
+            as_of=e.as_of,
+            probability=e.probability(target),
+            band=e.scores[target].band,
+            scores=cast(Any, e.scores),
+        )
+        for rank, e in enumerate(chosen[:limit], start=1)
+    ]
+    return PortfolioRisksOut(
+        target=cast(Any, target),
+        revision=scores.revision,
+        model_versions=cast(Any, dict(scores.versions)),
+        total=len(chosen),
+        items=items,
+    )
+
+
+# -- GET /v1/projects/{id} -------------------------------------------------------------------
+def _project_out(rec: Mapping[str, Any]) -> ProjectOut:
+    attributes = {str(k): scalar(v) for k, v in rec.items() if k not in PROJECT_FIELDS}
+    return ProjectOut(
+        project_id=str(rec["project_id"]),
+        name=text(rec.get("name")),
+        portfolio=text(rec.get("portfolio")),
+        category=text(rec.get("category")),
+        start_date=day(rec.get("start_date")),
+        baseline_finish=day(rec.get("baseline_finish")),
+        baseline_budget=num(rec.get("baseline_budget")),
+        currency=text(rec.get("currency")),
+        actual_finish=day(rec.get("actual_finish")),
+        actual_cost=num(rec.get("actual_cost")),
+        status=text(rec.get("status")),
+        attributes=attributes,
+    )
+
+
+def _snapshot_out(rec: Mapping[str, Any]) -> SnapshotOut:
+    as_of = day(rec.get("as_of"))
+    assert as_of is not None
+    return SnapshotOut(
+        as_of=as_of,
+        phase=text(rec.get("phase")),
+        percent_complete=num(rec.get("percent_complete")),
+        planned_value=num(rec.get("planned_value")),
+        earned_value=num(rec.get("earned_value")),
+        actual_cost=num(rec.get("actual_cost")),
+        forecast_finish=day(rec.get("forecast_finish")),
+        forecast_cost=num(rec.get("forecast_cost")),
+        budget=num(rec.get("budget")),
+        rag=text(rec.get("rag")),
+        open_risks=num(rec.get("open_risks")),
+        open_issues=num(rec.get("open_issues")),
+        change_requests=num(rec.get("change_requests")),
+    )
+
+
+def _contributions(score: TargetScore, row: Mapping[str, Any]) -> list[ContributionOut]:
+    raw = getattr(score, "contributions", None)
+    if raw is None:
+        return []
+    items = raw.items() if isinstance(raw, Mapping) else pd.Series(raw).items()
+    out = [
+        ContributionOut(feature=str(f), value=scalar(row.get(str(f))), contribution=c)
+        for f, v in items
+        if str(f) != "base_value" and (c := num(v)) is not None
+    ]
+    out.sort(key=lambda c: -abs(c.contribution))
+    return out
+
+
+def project_detail(
+    store: Store, models: ModelState, settings: Settings, project_id: str
+) -> ProjectDetailOut:
+    """A project, its reports, key signals and model probability at each report, explained."""
+    projects = store.projects(project_ids=[project_id])
+    if projects.empty:
+        raise UnknownProject(project_id)
+    models.require()
+    snapshots = store.snapshots(project_ids=[project_id])
+    features = build_features(projects, snapshots).reset_index(drop=True)
+    versions = models.versions()
+
+    history = _score(models, features, settings, explain=False)
+    risk_history = []
+    for ps in history:
+        as_of = day(ps.as_of)
+        if as_of is None:
+            continue
+        probs = {t: num(s.probability) for t, s in ps.scores.items()}
+        risk_history.append(
+            RiskPointOut(
+                as_of=as_of,
+                probabilities=cast(Any, probs),
+                bands=cast(
+                    Any,
+                    {t: band_of(p, settings) if p is not None else None for t, p in probs.items()},
+                ),
+            )
+        )
+    signals = [
+        SignalPointOut(
+            as_of=a,
+            **{s: num(rec.get(s)) for s in SIGNALS},
+        )
+        for rec in features.to_dict("records")
+        if (a := day(rec.get("as_of"))) is not None
+    ]
+
+    last = features.tail(1).reset_index(drop=True)
+    latest_scores: dict[str, TargetExplanationOut] = {}
+    latest_as_of: date | None = None
+    explained = _score(models, last, settings, explain=True)
+    if explained:
+        ps = explained[0]
+        latest_as_of = day(ps.as_of)
+        row = last.iloc[0].to_dict() if len(last) else {}
+        for t, s in ps.scores.items():
+            base = _target_out(s, versions.get(t))
+            latest_scores[t] = TargetExplanationOut(
+                **base.model_dump(),
+                base_value=num(getattr(s, "base_value", None)),
+                contributions=_contributions(s, row),
+            )
+
+    rec = projects.iloc[0].to_dict()
+    return ProjectDetailOut(
+        project=_project_out(rec),
+        snapshots=[_snapshot_out(r) for r in snapshots.to_dict("records")],
+        signals=signals,
+        risk_history=risk_history,
+        latest=LatestOut(as_of=latest_as_of, scores=cast(Any, latest_scores)),
+    )
+
+
+# -- POST /v1/imports ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file: the form field it came in, its client file name, and its bytes."""
+
+    field: str
+    filename: str
+    stream: BinaryIO
+
+
+def _safe_name(upload: Upload) -> str:
+    name = Path(upload.filename or "").name.strip()
+    return name or f"{upload.field}.csv"
+
+
+def _save_uploads(uploads: Sequence[Upload], folder: Path) -> dict[str, Path]:
+    """Write uploads under ``folder`` with their own names; reject bad suffixes or sizes."""
+    problems: list[Problem] = []
+    paths: dict[str, Path] = {}
+    for up in uploads:
+        name = _safe_name(up)
+        if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+            problems.append(
+                Problem(name, None, None, f"{up.field}: expected a .csv, .xlsx or .xls file")
+            )
+            continue
+        target = folder / up.field / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as fh:
+            shutil.copyfileobj(up.stream, fh, length=1024 * 1024)
+        size = target.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            problems.append(
+                Problem(
+                    name, None, None, f"file too large ({size} bytes; at most {MAX_UPLOAD_BYTES})"
+                )
+            )
+            continue
+        if size == 0:
+            problems.append(Problem(name, None, None, "file is empty"))
+            continue
+        paths[up.field] = target
+    if problems:
+        raise ValidationFailed(problems)
+    return paths
+
+
+def _summary_dict(summary: Any) -> dict[str, Any]:
+    if is_dataclass(summary) and not isinstance(summary, type):
+        raw = asdict(summary)
+    elif hasattr(summary, "model_dump"):
+        raw = summary.model_dump()
+    elif isinstance(summary, Mapping):
+        raw = dict(summary)
+    else:
+        raw = dict(vars(summary))
+    return {str(k): _jsonable(v) for k, v in raw.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return num(value)
+    if isinstance(value, int | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+def import_uploads(store: Store, uploads: Sequence[Upload], *, dry_run: bool) -> ImportOut:
+    """Validate (and unless ``dry_run``, import) uploaded files; all or nothing."""
+    from features.sources import importer
+
+    if not uploads:
+        raise ValidationFailed(
+            [Problem("request", None, None, "send a 'projects' and/or a 'snapshots' file")]
+        )
+    with tempfile.TemporaryDirectory(prefix="pmo-risk-upload-") as tmp:
+        paths = _save_uploads(uploads, Path(tmp))
+        summary = importer.import_files(
+            store,
+            projects_path=paths.get("projects"),
+            snapshots_path=paths.get("snapshots"),
+            dry_run=dry_run,
+        )
+    return ImportOut(
+        dry_run=dry_run,
+        files=[p.name for p in paths.values()],
+        summary=_summary_dict(summary),
+        revision=int(store.revision()),
+    )
