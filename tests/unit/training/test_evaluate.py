@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from training.evaluate import (
@@ -18,6 +20,7 @@ from training.evaluate import (
     metrics_table,
     stage_of,
 )
+from training.plots import auc_by_stage_figure, reliability_figure
 
 Y = np.array([0, 0, 1, 1, 0, 1, 0, 1, 1, 0])
 P = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.6, 0.55, 0.7, 0.3])
@@ -152,3 +155,28 @@ def test_flatten_metrics_leaves_out_undefined_values() -> None:
     flat = flatten_metrics(evaluate_target(frame, {}), "val")
     assert "val.early.model.roc_auc" not in flat
     assert flat["val.early.model.n"] == 2
+
+
+def test_reliability_figure_renders_to_png(tmp_path: Path) -> None:
+    """A reliability diagram for two scorers, one with NaN rows, saves as a PNG."""
+    frame = _frame()
+    rule_p = frame["rule_p"].where(frame.index % 7 != 0)
+    fig = reliability_figure(frame["y"], {"model": frame["p_model"], "evm_rule": rule_p})
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2
+    out = tmp_path / "reliability.png"
+    fig.savefig(out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_auc_by_stage_figure_renders_with_undefined_values(tmp_path: Path) -> None:
+    """Grouped bars for overall and three stages render even when a stage has one class."""
+    frame = _frame()
+    frame.loc[frame["elapsed_share"] < 0.3, "y"] = 0
+    result = evaluate_target(frame, {"evm_rule": ("rule", "rule_p")})
+    fig = auc_by_stage_figure(result)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["overall", *STAGES]
+    out = tmp_path / "auc.png"
+    fig.savefig(out)
+    assert out.stat().st_size > 1000
