@@ -1,0 +1,88 @@
+"""Score a stored portfolio at its latest report (or as of a date) with loaded models.
+
+Shared by the CLI and the API so both rank projects the same way. Reads the store, computes
+point-in-time features from reports up to the date, scores each project's latest row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from features.pipeline import build_features, insufficient_reason
+from features.registry import describe_driver
+from risk_model.config import Settings
+from risk_model.scoring import ProjectScore, latest_rows, score_rows
+from risk_model.store import Store
+
+
+def portfolio_features(
+    store: Store,
+    *,
+    as_of: pd.Timestamp | None = None,
+    active_only: bool = True,
+    project_ids: list[str] | None = None,
+    portfolio: str | None = None,
+    category: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(projects, feature rows) of the stored portfolio using only reports up to ``as_of``.
+
+    With ``active_only`` a project counts when it had not finished by the date (status active,
+    or its actual finish after ``as_of``); cancelled projects are left out.
+    """
+    projects = store.projects(portfolio=portfolio, category=category, project_ids=project_ids)
+    if active_only and len(projects):
+        status = projects["status"].fillna("active")
+        if as_of is None:
+            keep = status == "active"
+        else:
+            finish = projects["actual_finish"]
+            started = projects["start_date"].isna() | (projects["start_date"] <= as_of)
+            keep = (status != "cancelled") & (finish.isna() | (finish > as_of)) & started
+        projects = projects.loc[keep.to_numpy()].reset_index(drop=True)
+    ids = list(projects["project_id"])
+    snapshots = store.snapshots(project_ids=ids, until=as_of)
+    return projects, build_features(projects, snapshots)
+
+
+def score_features(
+    features: pd.DataFrame,
+    models: Mapping[str, Any],
+    settings: Settings,
+    *,
+    explain: bool = True,
+    full: bool = False,
+    latest_only: bool = True,
+) -> list[ProjectScore]:
+    """Scores of feature rows (by default each project's latest) with ``LoadedModel`` values."""
+    rows = latest_rows(features) if latest_only else features
+    reasons = {t: insufficient_reason(rows, t) for t in models}
+    return score_rows(
+        {t: m.model for t, m in models.items()},
+        rows,
+        describe=describe_driver,
+        settings=settings,
+        reasons=reasons,
+        explain=explain,
+        full=full,
+        versions={t: m.version for t, m in models.items()},
+    )
+
+
+def score_portfolio(
+    store: Store,
+    models: Mapping[str, Any],
+    settings: Settings,
+    *,
+    as_of: pd.Timestamp | None = None,
+    explain: bool = True,
+    portfolio: str | None = None,
+    category: str | None = None,
+) -> list[ProjectScore]:
+    """Every active project of the store scored at its latest report up to ``as_of``."""
+    _, features = portfolio_features(store, as_of=as_of, portfolio=portfolio, category=category)
+    if features.empty:
+        return []
+    return score_features(features, models, settings, explain=explain)

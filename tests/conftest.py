@@ -1,0 +1,53 @@
+"""Shared fixtures: a real data directory with a store and registered champion models."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from risk_model.config import Settings
+
+SHARED_DATA = Path(os.environ.get("PMO_RISK_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
+
+
+def small_settings(home: Path, **overrides: object) -> Settings:
+    """Settings for a temp data directory and small, fast models."""
+    params: dict[str, object] = {"home": home, "n_estimators": 120, "min_child_samples": 20}
+    params.update(overrides)
+    return Settings(**params)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def simulated() -> object:
+    """A small seeded synthetic portfolio (projects, snapshots, oracle)."""
+    from training.simulate import simulate_portfolio
+
+    return simulate_portfolio(400, seed=11)
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory, simulated: object) -> Iterator[Settings]:
+    """A data directory holding the simulated portfolio and both champion models.
+
+    Built for real: import through the store, train through ``training.train``, log and
+    register in a SQLite-backed MLflow store. Tests must not modify it (copy it if needed).
+    """
+    from model_registry.registry import ModelRegistry
+    from risk_model.store import Store
+    from training.train import log_and_register, train_portfolio
+
+    home = tmp_path_factory.mktemp("pmo_home")
+    settings = small_settings(home)
+    settings.ensure_home()
+    store = Store(settings.store_url).init()
+    sim = simulated
+    store.import_frames(sim.projects, sim.snapshots)  # type: ignore[attr-defined]
+    fits = train_portfolio(
+        store.projects(), store.snapshots(), settings, oracle=sim.oracle  # type: ignore[attr-defined]
+    )
+    log_and_register(fits, ModelRegistry.from_settings(settings), promote=True)
+    store.dispose()
+    yield settings

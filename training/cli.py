@@ -1,0 +1,473 @@
+"""The ``pmo-risk`` command line: simulate, import, train, promote, score, explain, serve, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from risk_model.config import TARGETS, Settings
+from risk_model.exceptions import PmoRiskError, ValidationFailed
+
+app = typer.Typer(
+    name="pmo-risk",
+    help=(
+        "Predictive project risk for PMOs: import project history, train calibrated overrun "
+        "models, rank the portfolio by risk with the reasons in plain words, serve the API."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="Data directory (store + MLflow). Default: $PMO_RISK_HOME or ~/.pmo-risk.",
+        show_default=False,
+    ),
+]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    settings.ensure_home()
+    return settings
+
+
+@app.callback()
+def _main(ctx: typer.Context, home: HomeOpt = None) -> None:
+    """Predictive project risk for PMOs."""
+    ctx.obj = Settings(home=home) if home is not None else Settings()
+
+
+@contextmanager
+def _steps(total: int) -> Iterator[Any]:
+    """A progress bar over named steps; yields ``advance(description)``."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("starting", total=total)
+        state = {"first": True}
+
+        def advance(description: str) -> None:
+            if state["first"]:
+                state["first"] = False
+            else:
+                progress.advance(task)
+            progress.update(task, description=description)
+
+        yield advance
+        progress.update(task, completed=total, description="done")
+
+
+def _fail(exc: PmoRiskError) -> None:
+    console.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(code=2)
+
+
+def _store(settings: Settings) -> Any:
+    from risk_model.store import Store
+
+    return Store(settings.store_url).init()
+
+
+def _registry(settings: Settings) -> Any:
+    from model_registry.registry import ModelRegistry
+
+    return ModelRegistry.from_settings(settings)
+
+
+# --------------------------------------------------------------------------------- simulate
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for projects.csv, snapshots.csv")],
+    projects: Annotated[int, typer.Option(help="Number of projects.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Write a synthetic portfolio (projects.csv, snapshots.csv, oracle.csv) to a folder.
+
+    oracle.csv holds each report's true overrun probability under the simulator: for
+    evaluation only (pass it to `train --oracle`), never a feature.
+    """
+    from training.simulate import simulate_portfolio
+
+    settings: Settings = ctx.obj
+    with console.status(f"simulating {projects} projects"):
+        sim = simulate_portfolio(
+            projects,
+            seed=seed,
+            schedule_threshold=settings.schedule_threshold,
+            cost_threshold=settings.cost_threshold,
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sim.projects.to_csv(out_dir / "projects.csv", index=False, date_format="%Y-%m-%d")
+    sim.snapshots.to_csv(out_dir / "snapshots.csv", index=False, date_format="%Y-%m-%d")
+    sim.oracle.to_csv(out_dir / "oracle.csv", index=False, date_format="%Y-%m-%d")
+    console.print(
+        f"wrote {len(sim.projects)} projects and {len(sim.snapshots)} reports to {out_dir}"
+    )
+
+
+# ----------------------------------------------------------------------------------- import
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    projects: Annotated[
+        Path | None, typer.Option("--projects", help="Projects file (CSV or XLSX).")
+    ] = None,
+    snapshots: Annotated[
+        Path | None, typer.Option("--snapshots", help="Status reports file (CSV or XLSX).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate only; write nothing.")] = False,
+) -> None:
+    """Validate and import a projects file and/or a snapshots (status reports) file.
+
+    Everything is checked before anything is written: a bad file is rejected with every
+    problem listed by file, row and column, and the store is left unchanged. A good import is
+    one transaction; importing the same files again changes nothing.
+    """
+    from features.sources.importer import import_files, validate_files
+
+    if projects is None and snapshots is None:
+        console.print("[red]error:[/red] give --projects and/or --snapshots")
+        raise typer.Exit(code=2)
+    settings = _settings(ctx)
+    store = _store(settings)
+    try:
+        if dry_run:
+            validate_files(store, projects, snapshots)
+            console.print("[green]valid[/green]: nothing written (dry run)")
+            return
+        with console.status("validating and importing"):
+            summary = import_files(store, projects, snapshots)
+    except ValidationFailed as exc:
+        _fail(exc)
+    except PmoRiskError as exc:
+        _fail(exc)
+    console.print(f"[green]imported[/green] into {settings.store_url}: {summary}")
+
+
+# ------------------------------------------------------------------------------------ train
+def _train(settings: Settings, oracle: pd.DataFrame | None, promote: bool) -> dict[str, Any]:
+    from training.train import log_and_register, train_portfolio
+
+    store = _store(settings)
+    projects = store.projects()
+    snapshots = store.snapshots()
+    if projects.empty:
+        raise PmoRiskError("the store is empty: run `pmo-risk import` first")
+    with _steps(2 * len(TARGETS) + 1 + len(TARGETS)) as advance:
+        fits = train_portfolio(projects, snapshots, settings, oracle=oracle, progress=advance)
+        versions = log_and_register(fits, _registry(settings), promote=promote, progress=advance)
+    for target, fit in fits.items():
+        out.print(f"\n[bold]{target} overrun model[/bold] (version {versions[target]}), test set:")
+        out.print(fit.table, highlight=False)
+    return {"fits": fits, "versions": versions}
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    schedule_threshold: Annotated[
+        float | None, typer.Option(help="Schedule overrun: slip > this share of duration.")
+    ] = None,
+    cost_threshold: Annotated[
+        float | None, typer.Option(help="Cost overrun: final cost > budget by this share.")
+    ] = None,
+    oracle: Annotated[
+        Path | None, typer.Option(help="oracle.csv from `simulate`, to report the best achievable.")
+    ] = None,
+    promote: Annotated[bool, typer.Option(help="Make the new models champion at once.")] = False,
+) -> None:
+    """Train, evaluate and register schedule and cost overrun models on the stored history.
+
+    Projects are split by finish date (earliest train, next calibrate, latest test); metrics
+    on the test projects are printed beside the EVM rule, index forecasts, the PM's own
+    forecast and the category base rate, overall and by stage. Each new version becomes
+    `challenger` (and `champion` if it is the first); promote with `pmo-risk promote`.
+    """
+    settings = _settings(ctx)
+    updates: dict[str, float] = {}
+    if schedule_threshold is not None:
+        updates["schedule_threshold"] = schedule_threshold
+    if cost_threshold is not None:
+        updates["cost_threshold"] = cost_threshold
+    if updates:
+        settings = Settings(**{**settings.model_dump(), **updates})
+    oracle_frame = pd.read_csv(oracle, parse_dates=["as_of"]) if oracle else None
+    if oracle_frame is not None:
+        oracle_frame["project_id"] = oracle_frame["project_id"].astype(str)
+    try:
+        _train(settings, oracle_frame, promote)
+    except PmoRiskError as exc:
+        _fail(exc)
+
+
+# ---------------------------------------------------------------------------------- promote
+@app.command()
+def promote(
+    ctx: typer.Context,
+    target: Annotated[str | None, typer.Option(help="schedule or cost (default: both).")] = None,
+    version: Annotated[
+        str | None, typer.Option(help="Version to promote (default: the challenger).")
+    ] = None,
+) -> None:
+    """Move the `champion` alias (default: to the current challenger)."""
+    settings = _settings(ctx)
+    registry = _registry(settings)
+    targets = [target] if target else list(TARGETS)
+    try:
+        for t in targets:
+            v = registry.promote(t, version)
+            console.print(f"{registry.model_name(t)}: champion -> version {v}")
+    except (PmoRiskError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from None
+
+
+@app.command()
+def models(ctx: typer.Context) -> None:
+    """List registered model versions, their aliases and headline test metrics."""
+    registry = _registry(_settings(ctx))
+    table = Table("model", "version", "aliases", "trained", "test AUC", "test Brier")
+    for m in registry.list_models():
+        table.add_row(
+            m.name,
+            m.version,
+            ", ".join(m.aliases),
+            m.created_at.strftime("%Y-%m-%d %H:%M"),
+            f"{m.metrics.get('test.overall.model.roc_auc', float('nan')):.3f}",
+            f"{m.metrics.get('test.overall.model.brier', float('nan')):.3f}",
+        )
+    out.print(table)
+
+
+# ------------------------------------------------------------------------------------ score
+def _load_models(settings: Settings) -> dict[str, Any]:
+    registry = _registry(settings)
+    return {t: registry.load(t) for t in TARGETS}
+
+
+def _ranked(scores: list[Any], target: str = "schedule") -> list[Any]:
+    def key(s: Any) -> float:
+        p = s.scores[target].probability
+        return -1.0 if p is None else float(p)
+
+    return sorted(scores, key=key, reverse=True)
+
+
+@app.command()
+def score(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Use only reports up to this date (YYYY-MM-DD).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+    target: Annotated[str, typer.Option(help="Rank by schedule or cost.")] = "schedule",
+) -> None:
+    """Rank every active project at its latest report (or as of a date) by overrun risk.
+
+    Columns: project_id, as_of, both probabilities and bands, top drivers in words, and the
+    reason when a project has too little data to score.
+    """
+    from risk_model.portfolio import score_portfolio
+    from risk_model.scoring import scores_to_frame
+
+    if fmt not in ("csv", "json") or target not in TARGETS:
+        console.print("[red]error:[/red] --format is csv or json; --target schedule or cost")
+        raise typer.Exit(code=2)
+    settings = _settings(ctx)
+    try:
+        when = pd.Timestamp(as_of) if as_of else None
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of {as_of!r} is not a date")
+        raise typer.Exit(code=2) from None
+    try:
+        with console.status("scoring portfolio"):
+            scores = score_portfolio(_store(settings), _load_models(settings), settings, as_of=when)
+    except PmoRiskError as exc:
+        _fail(exc)
+    frame = scores_to_frame(_ranked(scores, target))
+    if fmt == "csv":
+        text = frame.to_csv(index=False, date_format="%Y-%m-%d")
+    else:
+        text = frame.to_json(orient="records", date_format="iso", indent=2)
+    if output:
+        output.write_text(text)
+        console.print(f"wrote {len(frame)} projects to {output}")
+    else:
+        sys.stdout.write(text)
+
+
+def print_ranking(scores: list[Any], top: int, target: str = "schedule") -> None:
+    """A rich table of the top projects with probabilities, bands and drivers."""
+    table = Table(title=f"Top {top} projects by {target} overrun risk", show_lines=True)
+    for col in ("#", "project", "as of", "P(schedule)", "P(cost)", f"drivers ({target})"):
+        table.add_column(col)
+    for i, s in enumerate(_ranked(scores, target)[:top], 1):
+        sch, cost = s.scores["schedule"], s.scores["cost"]
+
+        def fmt(ts: Any) -> str:
+            if ts.probability is None:
+                return f"n/a ({ts.reason})"
+            return f"{ts.probability:.0%} {ts.band}"
+
+        drivers = s.scores[target].drivers
+        table.add_row(
+            str(i),
+            str(s.project_id),
+            pd.Timestamp(s.as_of).strftime("%Y-%m-%d") if pd.notna(s.as_of) else "-",
+            fmt(sch),
+            fmt(cost),
+            "\n".join(f"{d.points:+.0f} pts  {d.text}" for d in drivers)
+            or (s.scores[target].reason or ""),
+        )
+    out.print(table)
+
+
+@app.command()
+def explain(
+    ctx: typer.Context,
+    project_id: Annotated[str, typer.Argument(help="Project to explain.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Explain one project's risk: probability, band and every feature's contribution."""
+    from features.pipeline import build_features
+    from features.registry import FEATURES
+    from risk_model.exceptions import UnknownProject
+    from risk_model.portfolio import score_features
+
+    settings = _settings(ctx)
+    store = _store(settings)
+    try:
+        when = pd.Timestamp(as_of) if as_of else None
+        project = store.project(project_id)
+        snaps = store.snapshots(project_ids=[project_id], until=when)
+        features = build_features(project.to_frame().T.infer_objects(), snaps)
+        [result] = score_features(features, _load_models(settings), settings, full=True)
+    except UnknownProject as exc:
+        _fail(exc)
+    except PmoRiskError as exc:
+        _fail(exc)
+    if as_json:
+        from dataclasses import asdict
+
+        sys.stdout.write(json.dumps(asdict(result), default=str, indent=2) + "\n")
+        return
+    out.print(f"[bold]{project_id}[/bold] {project.get('name') or ''} at {result.as_of}")
+    for target, ts in result.scores.items():
+        if ts.probability is None:
+            out.print(f"  {target}: cannot score: {ts.reason}")
+            continue
+        out.print(f"\n  [bold]{target}[/bold]: {ts.probability:.0%} ({ts.band})")
+        for d in ts.drivers:
+            out.print(f"    {d.points:+5.1f} pts  {d.text}")
+        contributions = sorted(
+            (ts.contributions or {}).items(), key=lambda kv: abs(kv[1]), reverse=True
+        )
+        table = Table("feature", "value", "contribution (log-odds)", "meaning")
+        row = features.iloc[-1]
+        for name, c in contributions[:12]:
+            spec = FEATURES.get(name)
+            table.add_row(name, str(row.get(name)), f"{c:+.3f}", spec.meaning if spec else "")
+        out.print(table)
+
+
+# ------------------------------------------------------------------------------------ serve
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Serve the API (interactive docs at /docs) with the champion models."""
+    import os
+
+    import uvicorn
+
+    settings = _settings(ctx)
+    os.environ["PMO_RISK_HOME"] = str(settings.home)
+    h, p = host or settings.host, port or settings.port
+    console.print(f"API on http://{h}:{p}  (docs: http://{h}:{p}/docs)")
+    uvicorn.run("api.app:create_app", factory=True, host=h, port=p, log_level="info")
+
+
+# ------------------------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    ctx: typer.Context,
+    projects: Annotated[int, typer.Option(help="Synthetic projects to simulate.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the API afterwards.")
+    ] = True,
+    top: Annotated[int, typer.Option(help="How many projects to list.")] = 20,
+) -> None:
+    """Simulate a portfolio, import it, train, register and promote, rank it, then serve.
+
+    Everything lands in the data directory (--home / $PMO_RISK_HOME): the SQLite store and
+    the MLflow store with its runs, plots and registered models.
+    """
+    import tempfile
+
+    from features.sources.importer import import_files
+    from risk_model.portfolio import score_portfolio
+    from training.simulate import simulate_portfolio
+
+    settings = _settings(ctx)
+    console.print(f"[bold]pmo-risk demo[/bold]: data directory {settings.home}")
+    try:
+        with console.status(f"simulating {projects} projects"):
+            sim = simulate_portfolio(
+                projects,
+                seed=seed,
+                schedule_threshold=settings.schedule_threshold,
+                cost_threshold=settings.cost_threshold,
+            )
+        with tempfile.TemporaryDirectory() as tmp, console.status("importing"):
+            p_path, s_path = Path(tmp) / "projects.csv", Path(tmp) / "snapshots.csv"
+            sim.projects.to_csv(p_path, index=False, date_format="%Y-%m-%d")
+            sim.snapshots.to_csv(s_path, index=False, date_format="%Y-%m-%d")
+            summary = import_files(_store(settings), p_path, s_path)
+        console.print(f"imported: {summary}")
+        result = _train(settings, sim.oracle, promote=True)
+        with console.status("ranking the active portfolio"):
+            scores = score_portfolio(_store(settings), _load_models(settings), settings)
+    except PmoRiskError as exc:
+        _fail(exc)
+    print_ranking(scores, top)
+    versions = result["versions"]
+    console.print(f"champion versions: {versions}; runs and plots in {settings.mlflow_uri}")
+    if serve_api:
+        serve(ctx, None, None)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

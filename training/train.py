@@ -1,0 +1,212 @@
+"""Train, evaluate and register one calibrated risk model per target.
+
+Flow per target: label the feature rows of finished projects (``targets``), split projects by
+finish date (``splits``: earliest train, next calibrate, latest test), fit ``RiskClassifier``
+on train with calibration on the later calibration projects, then score the test projects
+beside the baselines a PMO already has (``baselines``) and, on simulated data, the oracle.
+The model that is registered is exactly the model that was evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.pipeline import build_features, feature_columns
+from risk_model.config import TARGETS, Settings
+from risk_model.estimator import RiskClassifier, monotone_for
+from risk_model.exceptions import InsufficientData
+from training.baselines import fit_baselines
+from training.evaluate import Result, evaluate_target, flatten_metrics, metrics_table
+from training.splits import Split, split_rows, time_split
+from training.targets import label_rows, make_targets
+
+Progress = Callable[[str], None]
+
+#: Directions the model must respect (+1: risk never falls as the feature rises; -1: never
+#: rises). They encode what every PMO knows and make explanations consistent.
+MONOTONE: dict[str, dict[str, int]] = {
+    "schedule": {"spi_t": -1, "spi": -1, "forecast_slip": 1, "ieac_t_share": 1},
+    "cost": {"cpi": -1, "cpi_trend": -1, "forecast_cost_growth": 1, "eac_bac_cpi": 1},
+}
+
+
+@dataclass
+class TargetFit:
+    """A trained and evaluated model of one target, with what the registry logs about it."""
+
+    target: str
+    model: RiskClassifier
+    evaluation: Result
+    table: str
+    metrics: dict[str, float]
+    sizes: dict[str, int]
+    test_frame: pd.DataFrame
+    X_example: pd.DataFrame
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def fit_target(
+    features: pd.DataFrame,
+    targets: pd.DataFrame,
+    target: str,
+    settings: Settings,
+    *,
+    oracle: pd.DataFrame | None = None,
+    progress: Progress = _noop,
+) -> TargetFit:
+    """Train, calibrate and evaluate the model of ``target`` on time-ordered project splits."""
+    labelled = targets.dropna(subset=[f"{target}_overrun"])
+    split: Split = time_split(labelled, settings.split_fractions)
+    rows, y = label_rows(features, labelled, target)
+    train, cal, test = split_rows(rows, split)
+    for name, part in (("training", train), ("calibration", cal), ("test", test)):
+        if len(part) == 0 or y.loc[part.index].nunique() < 2:
+            raise InsufficientData(
+                f"{target}: the {name} projects have no reports with both outcomes; "
+                f"{len(labelled)} projects have a known outcome"
+            )
+    columns = feature_columns(rows)
+    model = RiskClassifier.from_settings(settings, monotone=monotone_for(MONOTONE[target], columns))
+    progress(f"{target}: fitting on {len(train)} reports of {len(split.train_ids)} projects")
+    model.fit(train[columns], y.loc[train.index], cal[columns], y.loc[cal.index])
+
+    progress(f"{target}: evaluating on {len(test)} reports of {len(split.test_ids)} projects")
+    frame = test[["project_id", "as_of", *columns]].copy()
+    frame["y"] = y.loc[test.index].to_numpy()
+    frame["p_model"] = model.predict_proba(test[columns])[:, 1]
+    fitted = fit_baselines(
+        rows, y, train_ids=split.train_ids, target=target, threshold=settings.threshold(target)
+    )
+    scored = pd.concat([frame, fitted.transform(test)], axis=1)
+    scorers = fitted.scorers()
+    if oracle is not None and f"p_{target}_oracle" in oracle.columns:
+        scored = scored.merge(
+            oracle[["project_id", "as_of", f"p_{target}_oracle"]],
+            on=["project_id", "as_of"],
+            how="left",
+        ).rename(columns={f"p_{target}_oracle": "p_oracle"})
+        if scored["p_oracle"].notna().any():
+            scorers["oracle"] = "p_oracle"
+    evaluation = evaluate_target(scored, scorers)
+    sizes = {
+        "train_projects": len(split.train_ids),
+        "cal_projects": len(split.cal_ids),
+        "test_projects": len(split.test_ids),
+        "train_rows": len(train),
+        "cal_rows": len(cal),
+        "test_rows": len(test),
+    }
+    params = {
+        **model.get_params(),
+        "target": target,
+        "threshold": settings.threshold(target),
+        "split_fractions": settings.split_fractions,
+        **sizes,
+    }
+    return TargetFit(
+        target=target,
+        model=model,
+        evaluation=evaluation,
+        table=metrics_table(evaluation),
+        metrics=flatten_metrics(evaluation, "test"),
+        sizes=sizes,
+        test_frame=scored,
+        X_example=train[columns].head(5),
+        params=params,
+    )
+
+
+def train_portfolio(
+    projects: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    settings: Settings,
+    *,
+    oracle: pd.DataFrame | None = None,
+    targets: tuple[str, ...] = TARGETS,
+    progress: Progress = _noop,
+) -> dict[str, TargetFit]:
+    """Features once, then one fitted and evaluated model per target."""
+    progress(f"building features for {len(snapshots)} reports of {len(projects)} projects")
+    features = build_features(projects, snapshots)
+    labels = make_targets(
+        projects,
+        schedule_threshold=settings.schedule_threshold,
+        cost_threshold=settings.cost_threshold,
+    )
+    return {
+        t: fit_target(features, labels, t, settings, oracle=oracle, progress=progress)
+        for t in targets
+    }
+
+
+def log_and_register(
+    fits: Mapping[str, TargetFit],
+    registry: Any,
+    *,
+    promote: bool = False,
+    progress: Progress = _noop,
+) -> dict[str, str]:
+    """Log each fit as an MLflow run with its plots, register it, optionally promote it.
+
+    A new version becomes ``challenger``; the first version of a model also ``champion``.
+    Returns target -> registered version.
+    """
+    from risk_model.explain import shap_summary_figure
+    from training.plots import auc_by_stage_figure, reliability_figure
+
+    versions: dict[str, str] = {}
+    for target, fit in fits.items():
+        progress(f"{target}: logging run and registering model")
+        test = fit.test_frame
+        probs = {"model": test["p_model"].to_numpy()}
+        if "p_oracle" in test.columns:
+            probs["oracle"] = test["p_oracle"].to_numpy()
+        columns = list(fit.model.feature_names_in_)
+        sample = test[columns].head(2000)
+        figures = {
+            "calibration": reliability_figure(test["y"].to_numpy(), probs),
+            "auc_by_stage": auc_by_stage_figure(fit.evaluation),
+            "shap_summary": shap_summary_figure(fit.model, sample),
+        }
+        run_id = registry.log_training(
+            target=target,
+            model=fit.model,
+            X_example=fit.X_example,
+            params=fit.params,
+            metrics=fit.metrics,
+            feature_names=columns,
+            figures=figures,
+            texts={"metrics_table.txt": fit.table},
+            tags={"pmo_risk.threshold": str(fit.params.get("threshold"))},
+        )
+        _close(figures.values())
+        version = registry.register(run_id, target)
+        if promote:
+            registry.promote(target, version)
+        versions[target] = version
+    return versions
+
+
+def _close(figures: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    for fig in figures:
+        plt.close(fig)
+
+
+def headline(fit: TargetFit) -> dict[str, float]:
+    """Overall ROC-AUC and Brier of the model and each baseline, for one-line summaries."""
+    return {
+        f"{label}.{m}": float(metrics.get(m, np.nan))
+        for label, metrics in fit.evaluation["overall"].items()
+        for m in ("roc_auc", "brier")
+    }
