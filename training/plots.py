@@ -59,7 +59,7 @@ def auc_by_stage_figure(result: Result, metric: str = "roc_auc") -> Figure:
     """
     groups = [(OVERALL, result["overall"]), *result.get("by_stage", {}).items()]
     labels = list(result["overall"])
-    fig = Figure(figsize=(max(6.0, 1.6 * len(groups) + 2), 4.0), layout="constrained")
+    fig = Figure(figsize=(max(6.0, 1.6 * len(groups) + 2), 4.5), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(groups))
     width = 0.8 / max(len(labels), 1)
@@ -72,5 +72,5 @@ def auc_by_stage_figure(result: Result, metric: str = "roc_auc") -> Figure:
     ax.set_ylim(0, 1)
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} by stage: model and baselines")
-    ax.legend(fontsize="small", ncols=min(len(labels), 4), loc="lower center")
+    fig.legend(fontsize="small", ncols=min(len(labels), 4), loc="outside lower center")
     return fig
