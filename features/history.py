@@ -1,0 +1,132 @@
+"""Point-in-time operations on a project history sorted by (project, as_of).
+
+Every function looks only backwards within a project: the value at a row depends on that
+row and earlier rows of the same project, never on later rows or other projects. The
+operations are vectorised with numpy over contiguous groups (no per-project Python loops),
+and rolling sums are built from a few lagged arrays so they stay exact and local.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+DAY = np.timedelta64(1, "D")
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Contiguous groups of rows: ``code`` per row (0..n_groups-1, non-decreasing)."""
+
+    code: IntArray
+    first: IntArray
+    pos: IntArray
+    n_groups: int
+
+    @classmethod
+    def from_codes(cls, code: npt.ArrayLike) -> Groups:
+        """Groups from non-decreasing integer codes (one code per contiguous project block)."""
+        c = np.asarray(code, dtype=np.int64)
+        n = len(c)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty, empty, 0)
+        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        sizes = np.diff(np.r_[starts, n])
+        first = np.repeat(starts, sizes).astype(np.int64)
+        pos = np.arange(n, dtype=np.int64) - first
+        return cls(c, first, pos, int(c[-1]) + 1)
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Groups:
+        """Groups of a history frame with an integer ``code`` column."""
+        return cls.from_codes(frame["code"].to_numpy())
+
+    def shift(self, x: npt.ArrayLike, lag: int = 1) -> FloatArray:
+        """Value ``lag`` rows earlier in the same group (NaN before the group starts)."""
+        v = np.asarray(x, dtype=np.float64)
+        out = np.full(len(v), np.nan)
+        if lag == 0:
+            return v.copy()
+        if lag < len(v):
+            out[lag:] = v[:-lag]
+        out[self.pos < lag] = np.nan
+        return out
+
+    def ffill(self, x: npt.ArrayLike) -> FloatArray:
+        """Latest non-NaN value at or before each row within its group (NaN if none yet)."""
+        v = np.asarray(x, dtype=np.float64)
+        idx = np.where(~np.isnan(v), np.arange(len(v)), -1)
+        idx = np.maximum.accumulate(idx) if len(idx) else idx
+        ok = idx >= self.first
+        return np.where(ok, v[np.clip(idx, 0, None)] if len(v) else v, np.nan)
+
+    def cumsum(self, x: npt.ArrayLike) -> FloatArray:
+        """Running sum within each group (NaN treated as 0)."""
+        v = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0)
+        cs = np.cumsum(v)
+        before = cs[self.first] - v[self.first] if len(v) else cs
+        return cs - before
+
+    def cummax(self, x: npt.ArrayLike) -> FloatArray:
+        """Running maximum within each group ignoring NaN (NaN where the row itself is NaN)."""
+        s = pd.Series(np.asarray(x, dtype=np.float64))
+        out = s.groupby(self.code, sort=False).cummax().to_numpy(dtype=np.float64)
+        return np.asarray(out, dtype=np.float64)
+
+    def window(self, x: npt.ArrayLike, k: int) -> FloatArray:
+        """A (k, n) stack: row ``l`` holds the value ``l`` rows earlier in the group."""
+        return np.stack([self.shift(x, lag) for lag in range(k)])
+
+    def change(self, x: npt.ArrayLike) -> FloatArray:
+        """Difference from the previous row of the group."""
+        v = np.asarray(x, dtype=np.float64)
+        return v - self.shift(v, 1)
+
+    def slope(self, x: npt.ArrayLike, k: int, min_periods: int = 2) -> FloatArray:
+        """OLS slope of the last ``k`` values against the row index (per row), NaN-aware."""
+        w = self.window(x, k)
+        valid = ~np.isnan(w)
+        xs = -np.arange(k, dtype=np.float64)[:, None] * valid
+        ys = np.where(valid, w, 0.0)
+        n = valid.sum(axis=0).astype(np.float64)
+        sx, sy = xs.sum(axis=0), ys.sum(axis=0)
+        sxy, sxx = (xs * ys).sum(axis=0), (xs * xs).sum(axis=0)
+        den = n * sxx - sx * sx
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = (n * sxy - sx * sy) / den
+        return np.where((n >= min_periods) & (den > 0), out, np.nan)
+
+    def std(self, x: npt.ArrayLike, k: int, min_periods: int = 3) -> FloatArray:
+        """Sample standard deviation of the last ``k`` values, NaN-aware."""
+        w = self.window(x, k)
+        valid = ~np.isnan(w)
+        n = valid.sum(axis=0).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.where(valid, w, 0.0).sum(axis=0) / n
+            ss = np.where(valid, (w - mean) ** 2, 0.0).sum(axis=0)
+            out = np.sqrt(ss / (n - 1))
+        return np.where(n >= min_periods, out, np.nan)
+
+
+def safe_div(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
+    """``a / b`` with NaN where ``b`` is zero or either side is missing or the result infinite."""
+    num = np.asarray(a, dtype=np.float64)
+    den = np.asarray(b, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def days(x: pd.Series | npt.ArrayLike) -> FloatArray:
+    """Datetimes as float days since the epoch (NaN for NaT)."""
+    v = np.asarray(x, dtype="datetime64[ns]")
+    out = v.astype(np.int64).astype(np.float64) / 86_400e9
+    return np.where(np.isnat(v), np.nan, out)

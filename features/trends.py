@@ -1,0 +1,39 @@
+"""Trend signals: last-period change, OLS slope and volatility over the last reports.
+
+Slopes are per report (against the report index) over ``window`` reports; volatility is the
+sample standard deviation over ``window + 1`` reports. Both use only the row and earlier
+rows of the same project.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.history import Groups
+from features.registry import TREND_WINDOW
+
+TRIO_SOURCES: tuple[str, ...] = ("cpi", "spi_t", "forecast_slip")
+SLOPE_SOURCES: tuple[str, ...] = (
+    "forecast_cost_growth",
+    "open_risks",
+    "open_issues",
+    "change_requests",
+)
+
+
+def trend_features(h: pd.DataFrame, window: int = TREND_WINDOW) -> pd.DataFrame:
+    """``<x>_change``, ``<x>_trend``, ``<x>_volatility`` for CPI, SPI(t), forecast slip, and
+    ``<x>_trend`` for forecast cost growth and the register counts."""
+    if window < 2:
+        raise ValueError("trend window must be at least 2 reports")
+    g = Groups.of(h)
+    out: dict[str, np.ndarray] = {}
+    for col in TRIO_SOURCES:
+        x = h[col].to_numpy(dtype=np.float64)
+        out[f"{col}_change"] = g.change(x)
+        out[f"{col}_trend"] = g.slope(x, window)
+        out[f"{col}_volatility"] = g.std(x, window + 1)
+    for col in SLOPE_SOURCES:
+        out[f"{col}_trend"] = g.slope(h[col].to_numpy(dtype=np.float64), window)
+    return pd.DataFrame(out, index=h.index)
