@@ -1,0 +1,379 @@
+"""``RiskClassifier``: a calibrated LightGBM binary classifier with exact TreeSHAP contributions.
+
+The estimator follows scikit-learn's contract: ``__init__`` only stores hyper-parameters,
+``fit`` returns ``self``, learned attributes end in ``_``, and ``clone`` / ``get_params`` work.
+
+Inputs are DataFrames (the feature frame of ``features.pipeline``) or numeric arrays.
+In a DataFrame the column ``category`` and every object / string / pandas-category column is
+a LightGBM categorical: its categories are learned in ``fit`` (``categories_``) and values unseen
+at fit time become missing (NaN) at predict time. Columns are selected by name at predict time,
+so extra columns (``project_id``, ``as_of``, ...) are ignored and order does not matter.
+
+Calibration (``calibration="isotonic" | "sigmoid" | "none"``) maps the LightGBM margin
+(log-odds) to a probability. It is fitted on ``(X_cal, y_cal)``, a validation set later in time
+than the training set, supplied by the caller. Without ``X_cal`` the last ``cal_fraction``
+(20%) of the rows of ``X`` *in the given order* are held out: the booster is trained on the
+head and the calibrator on that tail, never on the booster's own training rows. When the
+calibration set holds a single class, calibration is skipped (with a warning) and the
+probability is the sigmoid of the margin.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+
+if TYPE_CHECKING:
+    from risk_model.config import Settings
+
+CALIBRATIONS = ("isotonic", "sigmoid", "none")
+BASE_VALUE = "base_value"
+
+
+def is_categorical(name: str, column: pd.Series) -> bool:
+    """Whether a frame column is treated as a LightGBM categorical."""
+    dtype = column.dtype
+    return (
+        name == "category"
+        or isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+class RiskClassifier(ClassifierMixin, BaseEstimator):
+    """Binary risk classifier: LightGBM gradient boosting, then calibration on later data.
+
+    Parameters mirror LightGBM's (``subsample`` is bagging per iteration when below 1).
+    ``monotone`` maps a numeric feature to +1 (risk never falls as it rises) or -1 (risk never
+    rises as it rises); it is passed to LightGBM's ``monotone_constraints`` and, because the
+    calibrators are non-decreasing, holds for the calibrated probability too.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 40,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        calibration: str = "isotonic",
+        monotone: dict[str, int] | None = None,
+        cal_fraction: float = 0.2,
+        n_jobs: int = 1,
+        random_state: int = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.calibration = calibration
+        self.monotone = monotone
+        self.cal_fraction = cal_fraction
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> RiskClassifier:
+        """An unfitted classifier with the hyper-parameters of ``settings`` (then overrides)."""
+        params: dict[str, Any] = {
+            "n_estimators": settings.n_estimators,
+            "learning_rate": settings.learning_rate,
+            "num_leaves": settings.num_leaves,
+            "min_child_samples": settings.min_child_samples,
+            "calibration": settings.calibration,
+            "random_state": settings.random_state,
+        }
+        params.update(overrides)
+        return cls(**params)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        # Defaults (min_child_samples=40, held-out calibration tail) are tuned for portfolios of
+        # hundreds of projects, not for the tiny data sets of scikit-learn's checks.
+        tags.classifier_tags.poor_score = True
+        return tags
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        X_cal: Any | None = None,
+        y_cal: Any | None = None,
+    ) -> Self:
+        """Train the booster on ``X`` and the calibrator on ``(X_cal, y_cal)`` or X's tail."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}")
+        if (X_cal is None) != (y_cal is None):
+            raise ValueError("X_cal and y_cal must be given together")
+        if not 0.0 < self.cal_fraction < 1.0:
+            raise ValueError(f"cal_fraction must be in (0, 1), got {self.cal_fraction!r}")
+
+        frame = self._learn_columns(X)
+        y_arr = column_or_1d(np.asarray(y), warn=True)
+        if len(y_arr) != len(frame):
+            raise ValueError(f"X has {len(frame)} rows but y has {len(y_arr)}")
+        check_classification_targets(y_arr)
+        self.classes_ = np.unique(y_arr)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, but the "
+                f"data contains only one class: {self.classes_[0]!r}"
+            )
+        y_type = type_of_target(y_arr, input_name="y", raise_unknown=True)
+        if y_type != "binary":
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is {y_type}."
+            )
+        codes = (y_arr == self.classes_[1]).astype(np.int64)
+        matrix = self._matrix(frame)
+
+        if X_cal is not None:
+            train_m, train_y = matrix, codes
+            cal_m = self._matrix(self._frame(X_cal))
+            cal_y = self._encode_labels(y_cal)
+            if len(cal_m) != len(cal_y):
+                raise ValueError(f"X_cal has {len(cal_m)} rows but y_cal has {len(cal_y)}")
+        elif self.calibration == "none":
+            train_m, train_y = matrix, codes
+            cal_m, cal_y = matrix[:0], codes[:0]
+        else:
+            n_cal = round(len(matrix) * self.cal_fraction)
+            n_train = len(matrix) - n_cal
+            if n_cal < 1 or n_train < 1:
+                raise ValueError(
+                    f"{len(matrix)} samples are too few to hold out a calibration tail; "
+                    "pass X_cal/y_cal or calibration='none'"
+                )
+            train_m, train_y = matrix[:n_train], codes[:n_train]
+            cal_m, cal_y = matrix[n_train:], codes[n_train:]
+        if len(np.unique(train_y)) < 2:
+            raise ValueError(
+                "the training rows (before the calibration tail) contain only one class; "
+                "pass X_cal/y_cal or calibration='none'"
+            )
+
+        booster = lgb.LGBMClassifier(
+            objective="binary",
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1 if self.subsample < 1.0 else 0,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            monotone_constraints=self._monotone_list(),
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+            verbose=-1,
+        )
+        cat_idx = [i for i, name in enumerate(self._features) if name in self.categories_]
+        booster.fit(
+            train_m,
+            train_y,
+            feature_name=[f"f{i}" for i in range(len(self._features))],
+            categorical_feature=cat_idx if cat_idx else "auto",
+        )
+        self.booster_: lgb.Booster = booster.booster_
+        self.calibrator_ = self._fit_calibrator(cal_m, cal_y)
+        return self
+
+    def _learn_columns(self, X: Any) -> pd.DataFrame:
+        """Learn feature names, categorical columns and their categories; return the frame."""
+        for attr in ("feature_names_in_", "n_features_in_", "categories_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            if len(X) == 0:
+                raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+            if X.shape[1] == 0:
+                raise ValueError("Found array with 0 feature(s) while a minimum of 1 is required.")
+            frame = X
+            self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
+            self._features = [str(c) for c in X.columns]
+            self.categories_ = {
+                name: sorted({str(v) for v in frame[name].dropna()})
+                for name in self._features
+                if is_categorical(name, frame[name])
+            }
+        else:
+            arr = check_array(X, dtype="numeric", ensure_all_finite="allow-nan")
+            self._features = [f"x{i}" for i in range(arr.shape[1])]
+            frame = pd.DataFrame(arr, columns=self._features)
+            self.categories_ = {}
+        self.n_features_in_ = len(self._features)
+        return frame
+
+    def _frame(self, X: Any) -> pd.DataFrame:
+        """``X`` as a frame with the fitted columns in fitted order (validated)."""
+        if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
+            missing = [c for c in self._features if c not in X.columns]
+            if missing:
+                raise ValueError(
+                    f"X is missing {len(missing)} feature(s) seen at fit time: {missing[:10]}"
+                )
+            return X.loc[:, self._features]
+        arr = check_array(
+            X,
+            dtype=None if self.categories_ else "numeric",
+            ensure_all_finite="allow-nan" if not self.categories_ else False,
+            ensure_min_samples=0,
+        )
+        if arr.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {arr.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(arr, columns=self._features, index=index)
+
+    def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """The float matrix LightGBM sees: numbers as float64, categories as codes (NaN unseen)."""
+        out = np.empty((len(frame), len(self._features)), dtype=np.float64)
+        for j, name in enumerate(self._features):
+            col = frame[name]
+            if name in self.categories_:
+                as_str = col.map(str, na_action="ignore")
+                cat = pd.Categorical(as_str, categories=self.categories_[name])
+                codes = cat.codes.astype(np.float64)
+                codes[codes < 0] = np.nan
+                out[:, j] = codes
+            else:
+                out[:, j] = pd.to_numeric(col, errors="raise").to_numpy(
+                    dtype=np.float64, na_value=np.nan
+                )
+        return out
+
+    def _encode_labels(self, y: Any) -> np.ndarray:
+        y_arr = column_or_1d(np.asarray(y), warn=True)
+        unknown = set(np.unique(y_arr)) - set(self.classes_)
+        if unknown:
+            raise ValueError(f"y_cal has labels not seen in y: {sorted(unknown)!r}")
+        return (y_arr == self.classes_[1]).astype(np.int64)
+
+    def _monotone_list(self) -> list[int] | None:
+        if not self.monotone:
+            return None
+        unknown = [k for k in self.monotone if k not in self._features]
+        if unknown:
+            raise ValueError(f"monotone names features not in X: {unknown}")
+        constraints = []
+        for name in self._features:
+            sign = int(self.monotone.get(name, 0))
+            if sign not in (-1, 0, 1):
+                raise ValueError(f"monotone[{name!r}] must be -1, 0 or +1, got {sign}")
+            if sign and name in self.categories_:
+                raise ValueError(f"monotone constraint on categorical feature {name!r}")
+            constraints.append(sign)
+        return constraints
+
+    def _fit_calibrator(
+        self, cal_m: np.ndarray, cal_y: np.ndarray
+    ) -> IsotonicRegression | LogisticRegression | None:
+        if self.calibration == "none":
+            return None
+        if len(np.unique(cal_y)) < 2:
+            warnings.warn(
+                f"calibration set of {len(cal_y)} rows holds a single class; "
+                "calibration skipped (probability = sigmoid of the margin)",
+                UserWarning,
+                stacklevel=3,
+            )
+            return None
+        margin = np.asarray(self.booster_.predict(cal_m, raw_score=True), dtype=np.float64)
+        if self.calibration == "isotonic":
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
+            return iso.fit(margin, cal_y)
+        platt = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), cal_y)
+        if platt.coef_[0, 0] <= 0:
+            warnings.warn(
+                "Platt calibration found a non-positive slope; calibration skipped",
+                UserWarning,
+                stacklevel=3,
+            )
+            return None
+        return platt
+
+    # -------------------------------------------------------------- predict
+
+    def calibrate_margin(self, margin: Any) -> np.ndarray:
+        """Calibrated probability of the positive class for LightGBM margins (log-odds)."""
+        check_is_fitted(self, "booster_")
+        m = np.asarray(margin, dtype=np.float64).reshape(-1)
+        cal = self.calibrator_
+        if cal is None:
+            return np.asarray(expit(m))
+        if isinstance(cal, IsotonicRegression):
+            return np.asarray(cal.predict(m), dtype=np.float64)
+        return np.asarray(cal.predict_proba(m.reshape(-1, 1))[:, 1], dtype=np.float64)
+
+    def predict_raw(self, X: Any) -> np.ndarray:
+        """LightGBM margin (log-odds of the positive class, before calibration), shape (n,)."""
+        check_is_fitted(self, "booster_")
+        matrix = self._matrix(self._frame(X))
+        return np.asarray(self.booster_.predict(matrix, raw_score=True), dtype=np.float64)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Calibrated class probabilities, shape (n, 2), columns in ``classes_`` order."""
+        p = self.calibrate_margin(self.predict_raw(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class whose calibrated probability is larger (ties go to ``classes_[0]``)."""
+        p = self.predict_proba(X)[:, 1]
+        return np.asarray(self.classes_[(p > 0.5).astype(np.int64)])
+
+    def contributions(self, X: Any) -> pd.DataFrame:
+        """Exact TreeSHAP contributions (log-odds): one column per feature plus ``base_value``.
+
+        Row sums equal ``predict_raw(X)``. The index is X's index for a DataFrame.
+        """
+        check_is_fitted(self, "booster_")
+        frame = self._frame(X)
+        contrib = self.booster_.predict(self._matrix(frame), pred_contrib=True)
+        return pd.DataFrame(
+            np.asarray(contrib, dtype=np.float64),
+            columns=[*self._features, BASE_VALUE],
+            index=frame.index,
+        )
+
+    def feature_names(self) -> list[str]:
+        """The model's input columns, in order (``x0``, ``x1``, ... when fitted on an array)."""
+        check_is_fitted(self, "booster_")
+        return list(self._features)
+
+    def feature_importance(self, kind: str = "gain") -> pd.Series:
+        """LightGBM importance per feature (``gain`` or ``split``), largest first."""
+        check_is_fitted(self, "booster_")
+        values = self.booster_.feature_importance(importance_type=kind)
+        return pd.Series(values, index=self._features, name=kind).sort_values(ascending=False)
+
+
+def monotone_for(features: Mapping[str, int], columns: list[str]) -> dict[str, int]:
+    """The subset of a monotone mapping whose features are among ``columns``."""
+    return {k: v for k, v in features.items() if k in columns}

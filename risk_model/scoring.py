@@ -1,0 +1,237 @@
+"""Score feature rows with fitted models: probability, band and drivers in words, per target.
+
+One booster call per target for all rows (TreeSHAP contributions, whose row sums are the
+margin, then calibration); only the choice of each row's top drivers loops over rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from risk_model.config import TARGETS, Settings, band_of
+from risk_model.estimator import BASE_VALUE, RiskClassifier
+from risk_model.explain import Describe, Driver, drivers_for_rows
+
+REASON_PREFIX = "too little data to score: "
+ID_COLUMNS = ("project_id", "as_of")
+
+
+@dataclass(frozen=True)
+class TargetScore:
+    """The risk of one target (``schedule`` / ``cost``) for one row.
+
+    When ``reason`` is set the row could not be scored: ``probability`` and ``band`` are None.
+    ``base_value`` is the model's base margin (log-odds); ``contributions`` maps every feature
+    to its log-odds contribution, only when scoring with ``full=True``.
+    """
+
+    target: str
+    probability: float | None
+    band: str | None
+    drivers: list[Driver] = field(default_factory=list)
+    reason: str | None = None
+    model_version: str | None = None
+    base_value: float | None = None
+    contributions: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class ProjectScore:
+    """Every target's score of one project at one report date."""
+
+    project_id: str
+    as_of: datetime | None
+    scores: dict[str, TargetScore]
+
+
+def latest_rows(features: pd.DataFrame) -> pd.DataFrame:
+    """Each project's latest ``as_of`` row (original index kept, so reasons still align)."""
+    ordered = features.sort_values(list(ID_COLUMNS), kind="stable")
+    return ordered.drop_duplicates("project_id", keep="last")
+
+
+def _reason_text(reason: Any) -> str | None:
+    if reason is None or (not isinstance(reason, str) and pd.isna(reason)):
+        return None
+    text = str(reason)
+    return text if text.startswith(REASON_PREFIX) else REASON_PREFIX + text
+
+
+def _as_of(value: Any) -> datetime | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).to_pydatetime()
+
+
+def score_rows(
+    models: Mapping[str, RiskClassifier],
+    features: pd.DataFrame,
+    *,
+    describe: Describe,
+    settings: Settings,
+    reasons: Mapping[str, pd.Series] | None = None,
+    explain: bool = True,
+    full: bool = False,
+    versions: Mapping[str, str] | None = None,
+) -> list[ProjectScore]:
+    """Score every row of a feature frame with each target's model, in row order.
+
+    ``features`` holds ``project_id``, ``as_of`` and model columns; each model gets its own
+    ``feature_names_in_`` (missing columns as NaN). ``reasons[target]`` (aligned on the frame's
+    index) marks rows that cannot be scored: they get no probability, only the reason.
+    ``explain`` adds the top ``settings.top_drivers`` drivers; ``full`` adds every feature's
+    contribution.
+    """
+    n = len(features)
+    per_target: dict[str, list[TargetScore]] = {}
+    for target, model in models.items():
+        reason_texts = _reasons_for(reasons, target, features.index)
+        scorable = np.array([r is None for r in reason_texts], dtype=bool)
+        rows = _score_target(
+            target,
+            model,
+            features.loc[scorable],
+            describe=describe,
+            settings=settings,
+            explain=explain or full,
+            drivers=explain,
+            full=full,
+            version=(versions or {}).get(target),
+        )
+        it = iter(rows)
+        per_target[target] = [
+            next(it)
+            if ok
+            else TargetScore(
+                target=target,
+                probability=None,
+                band=None,
+                reason=reason,
+                model_version=(versions or {}).get(target),
+            )
+            for ok, reason in zip(scorable, reason_texts, strict=True)
+        ]
+
+    ids = features["project_id"].tolist() if "project_id" in features else [None] * n
+    dates = features["as_of"].tolist() if "as_of" in features else [None] * n
+    return [
+        ProjectScore(
+            project_id=str(ids[i]) if ids[i] is not None else "",
+            as_of=_as_of(dates[i]),
+            scores={target: scores[i] for target, scores in per_target.items()},
+        )
+        for i in range(n)
+    ]
+
+
+def _reasons_for(
+    reasons: Mapping[str, pd.Series] | None, target: str, index: pd.Index
+) -> list[str | None]:
+    if not reasons or target not in reasons or reasons[target] is None:
+        return [None] * len(index)
+    aligned = reasons[target].reindex(index)
+    return [_reason_text(r) for r in aligned.tolist()]
+
+
+def _model_input(model: RiskClassifier, features: pd.DataFrame) -> pd.DataFrame:
+    """The model's columns of ``features`` in fitted order; absent ones filled with NaN."""
+    return features.reindex(columns=model.feature_names())
+
+
+def _score_target(
+    target: str,
+    model: RiskClassifier,
+    features: pd.DataFrame,
+    *,
+    describe: Describe,
+    settings: Settings,
+    explain: bool,
+    drivers: bool,
+    full: bool,
+    version: str | None,
+) -> list[TargetScore]:
+    if len(features) == 0:
+        return []
+    X = _model_input(model, features)
+    if not explain:
+        p = model.predict_proba(X)[:, 1]
+        return [
+            TargetScore(
+                target=target,
+                probability=float(pi),
+                band=band_of(float(pi), settings),
+                model_version=version,
+            )
+            for pi in p
+        ]
+    contrib = model.contributions(X)
+    margin = contrib.sum(axis=1).to_numpy(dtype=np.float64)
+    p = model.calibrate_margin(margin)
+    base = contrib[BASE_VALUE].to_numpy(dtype=np.float64)
+    p_base = float(model.calibrate_margin(base[:1])[0])
+    row_drivers = (
+        drivers_for_rows(contrib, X, p, p_base, describe, settings.top_drivers, target=target)
+        if drivers
+        else [[] for _ in range(len(X))]
+    )
+    feature_cols = [c for c in contrib.columns if c != BASE_VALUE]
+    contrib_values = contrib[feature_cols].to_numpy(dtype=np.float64) if full else None
+    out = []
+    for i in range(len(X)):
+        pi = float(p[i])
+        out.append(
+            TargetScore(
+                target=target,
+                probability=pi,
+                band=band_of(pi, settings),
+                drivers=row_drivers[i],
+                model_version=version,
+                base_value=float(base[i]),
+                contributions=(
+                    dict(zip(feature_cols, map(float, contrib_values[i]), strict=True))
+                    if contrib_values is not None
+                    else None
+                ),
+            )
+        )
+    return out
+
+
+def scores_to_frame(scores: Sequence[ProjectScore]) -> pd.DataFrame:
+    """One flat row per score for CSV / JSON: ``p_<target>``, ``band_<target>``,
+    ``drivers_<target>`` (driver texts joined by "; ") per target, and ``reasons``."""
+    targets = list(TARGETS)
+    for s in scores:
+        targets += [t for t in s.scores if t not in targets]
+    columns = ["project_id", "as_of"]
+    for t in targets:
+        columns += [f"p_{t}", f"band_{t}", f"drivers_{t}"]
+    columns.append("reasons")
+    records: list[dict[str, Any]] = []
+    for s in scores:
+        rec: dict[str, Any] = {"project_id": s.project_id, "as_of": s.as_of}
+        reasons: dict[str, str] = {}
+        for t in targets:
+            ts = s.scores.get(t)
+            rec[f"p_{t}"] = ts.probability if ts else None
+            rec[f"band_{t}"] = ts.band if ts else None
+            rec[f"drivers_{t}"] = "; ".join(d.text for d in ts.drivers) if ts else ""
+            if ts and ts.reason:
+                reasons[t] = ts.reason
+        if len(reasons) == len(s.scores) and len(set(reasons.values())) == 1:
+            rec["reasons"] = next(iter(reasons.values()))
+        elif reasons:
+            rec["reasons"] = "; ".join(f"{t}: {r}" for t, r in reasons.items())
+        else:
+            rec["reasons"] = None
+        records.append(rec)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for t in targets:
+        frame[f"p_{t}"] = frame[f"p_{t}"].astype("float64")
+    return frame

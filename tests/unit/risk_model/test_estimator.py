@@ -1,0 +1,244 @@
+"""RiskClassifier: sklearn contract, calibration, exact contributions, categories, monotone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import brier_score_loss
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from risk_model.estimator import BASE_VALUE, RiskClassifier
+
+CATEGORIES = ("it", "bridges", "research")
+
+
+def portfolio(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Synthetic rows named like the real features; cost risk falls with cpi, rises with slip."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "cpi": rng.normal(1.0, 0.15, n),
+            "spi_t": rng.normal(1.0, 0.15, n),
+            "forecast_slip": rng.exponential(0.1, n),
+            "elapsed_share": rng.uniform(0.0, 1.0, n),
+            "category": pd.Series(rng.choice(CATEGORIES, n), dtype=object),
+        }
+    )
+    X.loc[rng.uniform(size=n) < 0.05, "spi_t"] = np.nan
+    logit = (
+        -1.0
+        - 6.0 * (X["cpi"] - 1.0)
+        + 5.0 * X["forecast_slip"]
+        + 0.8 * (X["category"] == "it")
+        + 0.5 * (X["elapsed_share"] - 0.5)
+    )
+    y = (rng.uniform(size=n) < expit(logit)).astype(np.int64)
+    return X, y
+
+
+def small(**kw: object) -> RiskClassifier:
+    params: dict[str, object] = {"n_estimators": 60, "n_jobs": 1, "random_state": 0}
+    params.update(kw)
+    return RiskClassifier(**params)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, np.ndarray]:
+    return portfolio(1500)
+
+
+@pytest.fixture(scope="module")
+def fitted(data: tuple[pd.DataFrame, np.ndarray]) -> RiskClassifier:
+    X, y = data
+    return small().fit(X, y)
+
+
+@parametrize_with_checks([RiskClassifier(n_estimators=10, min_child_samples=5, n_jobs=1)])
+def test_sklearn_compatible(estimator: RiskClassifier, check: object) -> None:
+    """It passes scikit-learn's own estimator checks (on numeric arrays)."""
+    check(estimator)  # type: ignore[operator]
+
+
+def test_fit_predict_shapes(fitted: RiskClassifier, data: tuple[pd.DataFrame, np.ndarray]) -> None:
+    """Fit returns learned attributes; predictions have one row per input row."""
+    X, _ = data
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert ((proba >= 0) & (proba <= 1)).all()
+    assert fitted.predict(X).shape == (len(X),)
+    assert set(fitted.predict(X)) <= {0, 1}
+    assert fitted.predict_raw(X).shape == (len(X),)
+    assert list(fitted.feature_names_in_) == list(X.columns)
+    assert fitted.n_features_in_ == 5
+    assert fitted.categories_ == {"category": sorted(CATEGORIES)}
+    assert list(fitted.classes_) == [0, 1]
+
+
+def test_unfitted_raises() -> None:
+    """Predicting before fit raises NotFittedError."""
+    X, _ = portfolio(10)
+    with pytest.raises(NotFittedError):
+        small().predict_proba(X)
+
+
+def test_columns_selected_by_name(
+    fitted: RiskClassifier, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    """Extra columns and another order give the same result; a missing column is an error."""
+    X, _ = data
+    shuffled = X[list(reversed(X.columns))].assign(project_id="P1")
+    assert np.array_equal(fitted.predict_proba(shuffled), fitted.predict_proba(X))
+    with pytest.raises(ValueError, match="missing"):
+        fitted.predict_proba(X.drop(columns="cpi"))
+
+
+def test_calibration_keeps_or_improves_brier_on_later_rows() -> None:
+    """An over-fitted booster's raw probabilities are beaten by calibration on later rows."""
+    X, y = portfolio(4000, seed=1)
+    train, cal, test = slice(0, 2400), slice(2400, 3200), slice(3200, 4000)
+    model = small(n_estimators=200, learning_rate=0.3, num_leaves=31, min_child_samples=5).fit(
+        X.iloc[train], y[train], X.iloc[cal], y[cal]
+    )
+    raw = expit(model.predict_raw(X.iloc[test]))
+    calibrated = model.predict_proba(X.iloc[test])[:, 1]
+    assert brier_score_loss(y[test], calibrated) <= brier_score_loss(y[test], raw) + 1e-3
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid", "none"])
+def test_calibration_methods(calibration: str, data: tuple[pd.DataFrame, np.ndarray]) -> None:
+    """Each calibration method yields probabilities; 'none' is the sigmoid of the margin."""
+    X, y = data
+    model = small(calibration=calibration).fit(X, y)
+    p = model.predict_proba(X)[:, 1]
+    assert ((p >= 0) & (p <= 1)).all()
+    if calibration == "none":
+        assert model.calibrator_ is None
+        assert np.allclose(p, expit(model.predict_raw(X)))
+    else:
+        assert model.calibrator_ is not None
+
+
+def test_internal_tail_is_not_used_for_training(data: tuple[pd.DataFrame, np.ndarray]) -> None:
+    """Without X_cal the booster trains on the first 80% only: same booster as an explicit split."""
+    X, y = data
+    n_train = len(X) - round(len(X) * 0.2)
+    implicit = small().fit(X, y)
+    explicit = small().fit(X.iloc[:n_train], y[:n_train], X.iloc[n_train:], y[n_train:])
+    assert np.allclose(implicit.predict_raw(X), explicit.predict_raw(X))
+    assert np.allclose(implicit.predict_proba(X), explicit.predict_proba(X))
+
+
+def test_bad_calibration_name_is_rejected(data: tuple[pd.DataFrame, np.ndarray]) -> None:
+    X, y = data
+    with pytest.raises(ValueError, match="calibration"):
+        small(calibration="beta").fit(X, y)
+
+
+def test_contributions_sum_to_margin(
+    fitted: RiskClassifier, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    """TreeSHAP contributions plus the base value add up to the raw margin, row by row."""
+    X, _ = data
+    contrib = fitted.contributions(X)
+    assert list(contrib.columns) == [*X.columns, BASE_VALUE]
+    assert contrib.index.equals(X.index)
+    assert np.allclose(contrib.sum(axis=1), fitted.predict_raw(X))
+    assert contrib[BASE_VALUE].nunique() == 1
+
+
+def test_unseen_and_missing_category(
+    fitted: RiskClassifier, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    """An unseen category is scored like a missing one, without error."""
+    X, _ = data
+    row = X.iloc[:1].copy()
+    unseen = row.assign(category="tunnels")
+    missing = row.assign(category=None)
+    p_unseen = fitted.predict_proba(unseen)
+    assert np.array_equal(p_unseen, fitted.predict_proba(missing))
+    assert np.isfinite(p_unseen).all()
+
+
+def test_string_dtype_category_matches_object(
+    fitted: RiskClassifier, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    """pandas' str dtype and object strings give the same scores."""
+    X, _ = data
+    as_str = X.astype({"category": "str"})
+    assert np.array_equal(fitted.predict_proba(as_str), fitted.predict_proba(X))
+
+
+def test_numpy_input(data: tuple[pd.DataFrame, np.ndarray]) -> None:
+    """Numeric arrays work; no feature names are recorded for them."""
+    X, y = data
+    arr = X.drop(columns="category").to_numpy()
+    model = small().fit(arr, y)
+    assert not hasattr(model, "feature_names_in_")
+    assert model.feature_names() == ["x0", "x1", "x2", "x3"]
+    assert model.predict_proba(arr).shape == (len(arr), 2)
+
+
+def test_get_params_and_clone() -> None:
+    """Hyper-parameters round-trip through get_params/set_params/clone."""
+    model = small(monotone={"cpi": -1}, calibration="sigmoid")
+    params = model.get_params()
+    assert params["monotone"] == {"cpi": -1}
+    assert params["calibration"] == "sigmoid"
+    twin = clone(model)
+    assert twin.get_params() == params
+    assert twin is not model
+    twin.set_params(num_leaves=7)
+    assert twin.num_leaves == 7 and model.num_leaves == 15
+
+
+def test_fit_does_not_mutate_inputs(data: tuple[pd.DataFrame, np.ndarray]) -> None:
+    X, y = data
+    before = X.copy()
+    monotone = {"cpi": -1}
+    small(monotone=monotone).fit(X, y)
+    pd.testing.assert_frame_equal(X, before)
+    assert monotone == {"cpi": -1}
+
+
+def test_monotone_cpi_never_raises_risk(data: tuple[pd.DataFrame, np.ndarray]) -> None:
+    """With cpi constrained to -1, raising cpi never raises the calibrated probability."""
+    X, y = data
+    model = small(monotone={"cpi": -1, "forecast_slip": 1}).fit(X, y)
+    grid = np.linspace(0.5, 1.5, 41)
+    rows = X.iloc[:25]
+    for _, row in rows.iterrows():
+        probe = pd.DataFrame([row] * len(grid)).assign(cpi=grid)
+        probe["category"] = probe["category"].astype(object)
+        p = model.predict_proba(probe)[:, 1]
+        raw = model.predict_raw(probe)
+        assert (np.diff(raw) <= 1e-12).all()
+        assert (np.diff(p) <= 1e-12).all()
+
+
+def test_monotone_rejects_unknown_and_categorical(data: tuple[pd.DataFrame, np.ndarray]) -> None:
+    X, y = data
+    with pytest.raises(ValueError, match="not in X"):
+        small(monotone={"cpii": -1}).fit(X, y)
+    with pytest.raises(ValueError, match="categorical"):
+        small(monotone={"category": 1}).fit(X, y)
+
+
+def test_single_class_calibration_set_warns_and_skips(
+    data: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    X, y = data
+    with pytest.warns(UserWarning, match="single class"):
+        model = small().fit(X, y, X.iloc[:10], np.zeros(10, dtype=np.int64))
+    assert model.calibrator_ is None
+
+
+def test_from_settings() -> None:
+    from risk_model.config import Settings
+
+    model = RiskClassifier.from_settings(Settings(num_leaves=9), n_jobs=1)
+    assert model.num_leaves == 9 and model.n_jobs == 1

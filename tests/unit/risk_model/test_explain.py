@@ -1,0 +1,119 @@
+"""Drivers from contributions: raising features first, points on the calibrated scale, text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from scipy.special import expit
+
+from risk_model.estimator import RiskClassifier
+from risk_model.explain import (
+    Driver,
+    format_points,
+    probability_points,
+    rank_drivers,
+    shap_importance,
+    shap_summary_figure,
+    top_drivers,
+)
+
+
+def describe(name: str, value: Any, contribution: float, target: str) -> str:
+    direction = "raises" if contribution > 0 else "lowers"
+    return f"{name}={value} {direction} {target} risk"
+
+
+def test_raising_drivers_come_first() -> None:
+    """The k largest risk-raising contributions are picked before any lowering one."""
+    contrib = {"cpi": -1.0, "forecast_slip": 0.5, "spi_t": 0.9, "category": 0.1, "base_value": -1}
+    values = {"cpi": 1.3, "forecast_slip": 0.2, "spi_t": 0.8, "category": "it"}
+    drivers = top_drivers(contrib, values, 0.4, 0.2, describe, k=2, target="cost")
+    assert [d.feature for d in drivers] == ["spi_t", "forecast_slip"]
+    assert all(isinstance(d, Driver) for d in drivers)
+    assert drivers[0].text == "spi_t=0.8 raises cost risk"
+    assert drivers[0].value == 0.8
+    assert drivers[0].contribution == pytest.approx(0.9)
+    assert drivers[0].points > drivers[1].points > 0
+
+
+def test_falls_back_to_largest_absolute_when_few_raise() -> None:
+    """With one raising feature, the rest are the largest lowering ones; zeros never appear."""
+    contrib = pd.Series({"a": 0.3, "b": -0.1, "c": -1.5, "d": 0.0})
+    values = pd.Series({"a": 1.0, "b": 2.0, "c": np.nan, "d": 4.0})
+    drivers = top_drivers(contrib, values, 0.1, 0.3, describe, k=4, target="schedule")
+    assert [d.feature for d in drivers] == ["a", "c", "b"]
+    assert drivers[1].value is None
+    assert drivers[1].points < 0
+
+
+def test_points_distribute_the_probability_move() -> None:
+    """When the margin moved enough, points add up to the move in calibrated probability."""
+    c = np.array([1.0, 0.5, -0.5])
+    points = probability_points(c, 0.45, 0.25)
+    assert points.sum() == pytest.approx(20.0)
+    assert points[0] == pytest.approx(20.0)
+    assert points[1] == pytest.approx(10.0)
+
+
+def test_points_use_local_slope_when_contributions_cancel() -> None:
+    """A tiny net margin shift scales contributions by p(1-p) rather than exploding."""
+    c = np.array([[1.0, -0.95]])
+    points = probability_points(c, np.array([0.5]), np.array([0.2]))
+    assert points[0, 0] == pytest.approx(25.0)
+    assert points[0, 1] == pytest.approx(-23.75)
+
+
+def test_points_keep_the_sign_of_contributions_on_inconsistent_input() -> None:
+    """If p moved against the margin, points still follow the contributions' signs."""
+    points = probability_points(np.array([1.0, -2.0]), 0.6, 0.3)
+    assert points[0] > 0 > points[1]
+    points = probability_points(np.array([2.0, -1.0]), 0.2, 0.3)
+    assert points[0] > 0 > points[1]
+
+
+def test_rank_drivers_k_limits() -> None:
+    assert rank_drivers(np.array([0.1, 0.2, 0.3]), 2) == [2, 1]
+    assert rank_drivers(np.zeros(3), 3) == []
+
+
+def test_format_points() -> None:
+    assert format_points(14.2) == "+14 points"
+    assert format_points(-3.0) == "-3 points"
+    assert format_points(0.2) == "<1 point"
+
+
+@pytest.fixture(scope="module")
+def model_and_data() -> tuple[RiskClassifier, pd.DataFrame]:
+    rng = np.random.default_rng(3)
+    n = 600
+    X = pd.DataFrame(
+        {
+            "cpi": rng.normal(1.0, 0.15, n),
+            "forecast_slip": rng.exponential(0.1, n),
+            "category": pd.Series(rng.choice(["it", "bridges"], n), dtype=object),
+        }
+    )
+    y = (rng.uniform(size=n) < expit(-1 - 6 * (X["cpi"] - 1) + 4 * X["forecast_slip"])).astype(int)
+    return RiskClassifier(n_estimators=40, min_child_samples=20, n_jobs=1).fit(X, y), X
+
+
+def test_shap_summary_figure(model_and_data: tuple[RiskClassifier, pd.DataFrame]) -> None:
+    """The summary is a matplotlib Figure with one labelled row per feature (max_display)."""
+    model, X = model_and_data
+    fig = shap_summary_figure(model, X, max_display=2)
+    assert isinstance(fig, Figure)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 2
+    assert "cpi" in labels
+
+
+def test_shap_importance(model_and_data: tuple[RiskClassifier, pd.DataFrame]) -> None:
+    model, X = model_and_data
+    imp = shap_importance(model, X)
+    assert list(imp.columns) == ["mean_abs_shap", "mean_shap", "gain"]
+    assert set(imp.index) == {"cpi", "forecast_slip", "category"}
+    assert imp["mean_abs_shap"].is_monotonic_decreasing
