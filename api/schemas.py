@@ -8,15 +8,21 @@ NaN: a missing number is ``null``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 Target = Literal["schedule", "cost"]
 MAX_PROJECTS_PER_CALL = 1000
 MAX_SNAPSHOTS_PER_PROJECT = 500
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2200, 12, 31)
+
+
+def _examples(*examples: Any) -> JsonDict:
+    """``json_schema_extra`` holding OpenAPI examples."""
+    return cast(JsonDict, {"examples": list(examples)})
 
 
 def _date_in_range(v: date) -> date:
@@ -95,7 +101,7 @@ TARGET_SCORE_EXAMPLE: dict[str, Any] = {
 class ProjectIn(BaseModel):
     """A project's static fields (outcome fields are accepted but never used to score)."""
 
-    model_config = ConfigDict(**_IN, json_schema_extra={"examples": [PROJECT_EXAMPLE]})
+    model_config = ConfigDict(**_IN, json_schema_extra=_examples(PROJECT_EXAMPLE))
 
     project_id: Annotated[str, Field(min_length=1, max_length=200)]
     name: Text | None = None
@@ -117,7 +123,7 @@ class ProjectIn(BaseModel):
 class SnapshotIn(BaseModel):
     """One status report. ``project_id`` may be omitted (it is the enclosing project's)."""
 
-    model_config = ConfigDict(**_IN, json_schema_extra={"examples": [SNAPSHOTS_EXAMPLE[0]]})
+    model_config = ConfigDict(**_IN, json_schema_extra=_examples(SNAPSHOTS_EXAMPLE[0]))
 
     project_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     as_of: Day
@@ -149,15 +155,13 @@ class ScoreIn(BaseModel):
 
     model_config = ConfigDict(
         **_IN,
-        json_schema_extra={
-            "examples": [
-                {
-                    "projects": [{"project": PROJECT_EXAMPLE, "snapshots": SNAPSHOTS_EXAMPLE}],
-                    "explain": True,
-                    "as_of": None,
-                }
-            ]
-        },
+        json_schema_extra=_examples(
+            {
+                "projects": [{"project": PROJECT_EXAMPLE, "snapshots": SNAPSHOTS_EXAMPLE}],
+                "explain": True,
+                "as_of": None,
+            }
+        ),
     )
 
     projects: Annotated[
@@ -174,7 +178,7 @@ class ScoreIn(BaseModel):
 class DriverOut(BaseModel):
     """One feature pushing a score up (or down), in words."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [DRIVER_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra=_examples(DRIVER_EXAMPLE))
 
     feature: str
     value: float | str | None = Field(description="The feature's value at the report.")
@@ -186,7 +190,7 @@ class DriverOut(BaseModel):
 class TargetScoreOut(BaseModel):
     """One target's score; ``probability`` is null and ``reason`` says why when unscorable."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [TARGET_SCORE_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra=_examples(TARGET_SCORE_EXAMPLE))
 
     probability: float | None
     band: str | None
@@ -203,23 +207,21 @@ class ProjectScoreOut(BaseModel):
 
 class ScoreOut(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "results": [
-                        {
-                            "project_id": "P-0042",
-                            "as_of": "2024-09-30",
-                            "scores": {
-                                "schedule": TARGET_SCORE_EXAMPLE,
-                                "cost": {**TARGET_SCORE_EXAMPLE, "probability": 0.64},
-                            },
-                        }
-                    ],
-                    "model_versions": {"schedule": "3", "cost": "2"},
-                }
-            ]
-        }
+        json_schema_extra=_examples(
+            {
+                "results": [
+                    {
+                        "project_id": "P-0042",
+                        "as_of": "2024-09-30",
+                        "scores": {
+                            "schedule": TARGET_SCORE_EXAMPLE,
+                            "cost": {**TARGET_SCORE_EXAMPLE, "probability": 0.64},
+                        },
+                    }
+                ],
+                "model_versions": {"schedule": "3", "cost": "2"},
+            }
+        )
     )
 
     results: list[ProjectScoreOut]
@@ -337,25 +339,23 @@ class ModelOut(BaseModel):
 
 class ModelsOut(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "models": [
-                        {
-                            "target": "schedule",
-                            "name": "pmo-risk-schedule",
-                            "version": "3",
-                            "alias": "champion",
-                            "run_id": "0f3c9a",
-                            "trained_at": "2025-01-31T10:00:00Z",
-                            "metrics": {"test_roc_auc": 0.83, "test_brier": 0.14},
-                            "feature_count": 24,
-                        }
-                    ],
-                    "missing": {"cost": "no champion model registered for pmo-risk-cost"},
-                }
-            ]
-        }
+        json_schema_extra=_examples(
+            {
+                "models": [
+                    {
+                        "target": "schedule",
+                        "name": "pmo-risk-schedule",
+                        "version": "3",
+                        "alias": "champion",
+                        "run_id": "0f3c9a",
+                        "trained_at": "2025-01-31T10:00:00Z",
+                        "metrics": {"test_roc_auc": 0.83, "test_brier": 0.14},
+                        "feature_count": 24,
+                    }
+                ],
+                "missing": {"cost": "no champion model registered for pmo-risk-cost"},
+            }
+        )
     )
 
     models: list[ModelOut]

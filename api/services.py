@@ -19,7 +19,6 @@ from typing import Any, BinaryIO, cast
 
 import numpy as np
 import pandas as pd
-from features.pipeline import build_features
 
 from api.schemas import (
     ContributionOut,
@@ -42,12 +41,15 @@ from api.schemas import (
     TargetExplanationOut,
     TargetScoreOut,
 )
-from features.registry import describe_driver
+from features.pipeline import build_features
+from features.sources import importer
+from features.sources.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from model_registry.registry import LoadedModel, ModelRegistry
 from risk_model.config import TARGETS, Settings, band_of
 from risk_model.exceptions import ModelNotAvailable, Problem, UnknownProject, ValidationFailed
+from risk_model.portfolio import portfolio_features, score_features
 from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS
-from risk_model.scoring import ProjectScore, TargetScore, latest_rows, score_rows
+from risk_model.scoring import ProjectScore, TargetScore, latest_rows
 from risk_model.store import Store
 from risk_model.validation import validate_tables
 
@@ -55,7 +57,7 @@ log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 SIGNALS: tuple[str, ...] = ("spi", "cpi", "spi_t", "forecast_slip", "forecast_cost_growth")
-UPLOAD_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".xls")
+UPLOAD_SUFFIXES: tuple[str, ...] = (*CSV_SUFFIXES, *EXCEL_SUFFIXES)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
@@ -218,12 +220,18 @@ def _project_score_out(ps: ProjectScore, versions: Mapping[str, str]) -> Project
 
 
 def _score(
-    models: ModelState, rows: pd.DataFrame, settings: Settings, *, explain: bool
+    models: ModelState,
+    rows: pd.DataFrame,
+    settings: Settings,
+    *,
+    explain: bool,
+    full: bool = False,
 ) -> list[ProjectScore]:
+    """Score every feature row with every champion (rows short of data get a reason)."""
     if rows.empty:
         return []
-    return score_rows(
-        models.classifiers(), rows, describe=describe_driver, settings=settings, explain=explain
+    return score_features(
+        rows, models.require(), settings, explain=explain, full=full, latest_only=False
     )
 
 
@@ -376,42 +384,34 @@ class PortfolioScores:
     entries: tuple[PortfolioEntry, ...]
 
 
-def active_projects(projects: pd.DataFrame) -> pd.DataFrame:
-    """Projects still running: status ``active`` (or no status and no actual finish)."""
-    status = projects["status"]
-    running = (status == "active") | (status.isna() & projects["actual_finish"].isna())
-    return projects.loc[running.to_numpy(dtype=bool)].reset_index(drop=True)
-
-
 def compute_portfolio(
     store: Store, models: ModelState, settings: Settings, revision: int
 ) -> PortfolioScores:
-    """Score every active project of the store at its latest snapshot (with drivers)."""
+    """Score every active project of the store at its latest report, with drivers.
+
+    Uses ``risk_model.portfolio`` so the API ranks exactly as the CLI does.
+    """
     versions = models.versions()
-    projects = active_projects(store.projects())
+    projects, features = portfolio_features(store)
+    rows = latest_rows(features) if not features.empty else features
+    scores = {str(s.project_id): s for s in _score(models, rows, settings, explain=True)}
     entries: list[PortfolioEntry] = []
-    if not projects.empty:
-        ids = set(projects["project_id"])
-        snapshots = store.snapshots()
-        snapshots = snapshots.loc[snapshots["project_id"].isin(ids)].reset_index(drop=True)
-        rows = latest_rows(build_features(projects, snapshots))
-        scores = {str(s.project_id): s for s in _score(models, rows, settings, explain=True)}
-        for rec in projects.to_dict("records"):
-            pid = str(rec["project_id"])
-            ps = scores.get(pid)
-            if ps is None:
-                continue
-            out = _project_score_out(ps, versions)
-            entries.append(
-                PortfolioEntry(
-                    project_id=pid,
-                    name=text(rec.get("name")),
-                    portfolio=text(rec.get("portfolio")),
-                    category=text(rec.get("category")),
-                    as_of=out.as_of,
-                    scores=dict(out.scores),
-                )
+    for rec in projects.to_dict("records"):
+        pid = str(rec["project_id"])
+        ps = scores.get(pid)
+        if ps is None:
+            continue
+        out = _project_score_out(ps, versions)
+        entries.append(
+            PortfolioEntry(
+                project_id=pid,
+                name=text(rec.get("name")),
+                portfolio=text(rec.get("portfolio")),
+                category=text(rec.get("category")),
+                as_of=out.as_of,
+                scores={str(t): v for t, v in out.scores.items()},
             )
+        )
     return PortfolioScores(revision, models.cache_key(), tuple(entries))
 
 
@@ -512,7 +512,7 @@ def portfolio_risks(
 
 
 # -- GET /v1/projects/{id} -------------------------------------------------------------------
-def _project_out(rec: Mapping[str, Any]) -> ProjectOut:
+def _project_out(rec: Mapping[Any, Any]) -> ProjectOut:
     attributes = {str(k): scalar(v) for k, v in rec.items() if k not in PROJECT_FIELDS}
     return ProjectOut(
         project_id=str(rec["project_id"]),
@@ -530,7 +530,7 @@ def _project_out(rec: Mapping[str, Any]) -> ProjectOut:
     )
 
 
-def _snapshot_out(rec: Mapping[str, Any]) -> SnapshotOut:
+def _snapshot_out(rec: Mapping[Any, Any]) -> SnapshotOut:
     as_of = day(rec.get("as_of"))
     assert as_of is not None
     return SnapshotOut(
@@ -550,7 +550,7 @@ def _snapshot_out(rec: Mapping[str, Any]) -> SnapshotOut:
     )
 
 
-def _contributions(score: TargetScore, row: Mapping[str, Any]) -> list[ContributionOut]:
+def _contributions(score: TargetScore, row: Mapping[Any, Any]) -> list[ContributionOut]:
     raw = getattr(score, "contributions", None)
     if raw is None:
         return []
@@ -605,7 +605,7 @@ def project_detail(
     last = features.tail(1).reset_index(drop=True)
     latest_scores: dict[str, TargetExplanationOut] = {}
     latest_as_of: date | None = None
-    explained = _score(models, last, settings, explain=True)
+    explained = _score(models, last, settings, explain=True, full=True)
     if explained:
         ps = explained[0]
         latest_as_of = day(ps.as_of)
@@ -651,7 +651,9 @@ def _save_uploads(uploads: Sequence[Upload], folder: Path) -> dict[str, Path]:
         name = _safe_name(up)
         if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
             problems.append(
-                Problem(name, None, None, f"{up.field}: expected a .csv, .xlsx or .xls file")
+                Problem(
+                    name, None, None, f"{up.field}: expected one of {', '.join(UPLOAD_SUFFIXES)}"
+                )
             )
             continue
         target = folder / up.field / name
@@ -702,24 +704,32 @@ def _jsonable(value: Any) -> Any:
 
 
 def import_uploads(store: Store, uploads: Sequence[Upload], *, dry_run: bool) -> ImportOut:
-    """Validate (and unless ``dry_run``, import) uploaded files; all or nothing."""
-    from features.sources import importer
+    """Validate (and unless ``dry_run``, import) uploaded files, as ``pmo-risk import`` does.
 
+    All or nothing: any problem in any file raises ``ValidationFailed`` and nothing is written.
+    """
     if not uploads:
         raise ValidationFailed(
-            [Problem("request", None, None, "send a 'projects' and/or a 'snapshots' file")]
+            [Problem("(none)", None, None, "send a 'projects' and/or a 'snapshots' file")]
         )
     with tempfile.TemporaryDirectory(prefix="pmo-risk-upload-") as tmp:
         paths = _save_uploads(uploads, Path(tmp))
-        summary = importer.import_files(
-            store,
-            projects_path=paths.get("projects"),
-            snapshots_path=paths.get("snapshots"),
-            dry_run=dry_run,
-        )
+        projects_path, snapshots_path = paths.get("projects"), paths.get("snapshots")
+        if dry_run:
+            projects, snapshots = importer.validate_files(
+                projects_path,
+                snapshots_path,
+                known_project_ids=frozenset(store.project_ids()),
+            )
+            summary: dict[str, Any] = {
+                "projects_read": 0 if projects is None else len(projects),
+                "snapshots_read": 0 if snapshots is None else len(snapshots),
+            }
+        else:
+            summary = _summary_dict(importer.import_files(store, projects_path, snapshots_path))
     return ImportOut(
         dry_run=dry_run,
         files=[p.name for p in paths.values()],
-        summary=_summary_dict(summary),
+        summary=summary,
         revision=int(store.revision()),
     )
