@@ -142,6 +142,13 @@ def _attr_value(value: Any) -> Any:
     return str(value)
 
 
+def _canonical(column: str, value: Any) -> Any:
+    """A stored value as compared for "unchanged": attributes by content, not key order."""
+    if column == "attributes" and isinstance(value, str):
+        return json.loads(value)
+    return value
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -269,9 +276,7 @@ class Store:
             attrs = df[extras].to_dict(orient="records")
             for row, attr in zip(rows, attrs, strict=True):
                 clean = {str(k): _attr_value(v) for k, v in attr.items()}
-                row["attributes"] = json.dumps(
-                    {k: v for k, v in clean.items() if v is not None}, sort_keys=True
-                )
+                row["attributes"] = json.dumps({k: v for k, v in clean.items() if v is not None})
         else:
             for row in rows:
                 row["attributes"] = "{}"
@@ -309,7 +314,7 @@ class Store:
         for chunk in _chunks(ids):
             query = sa.select(*[table.c[c] for c in compared]).where(table.c.project_id.in_(chunk))
             for rec in conn.execute(query):
-                values = tuple(rec)
+                values = tuple(_canonical(c, v) for c, v in zip(compared, rec, strict=True))
                 key = tuple(values[compared.index(k)] for k in keys)
                 stored[key] = values
         inserts: list[dict[str, Any]] = []
@@ -320,7 +325,7 @@ class Store:
             old = stored.get(key)
             if old is None:
                 inserts.append(row)
-            elif old == tuple(row[c] for c in compared):
+            elif old == tuple(_canonical(c, row[c]) for c in compared):
                 same += 1
             else:
                 updates.append(row)
@@ -469,4 +474,4 @@ class Store:
         data = {
             name: np.array([r[i] for r in rows], dtype=object) for i, name in enumerate(columns)
         }
-        return pd.DataFrame(data, columns=columns)
+        return pd.DataFrame(data, columns=columns, dtype=object)

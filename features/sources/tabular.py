@@ -171,7 +171,7 @@ def _frame(rows: Sequence[Sequence[object]], name: str) -> pd.DataFrame:
         header[j]: np.array([_text(r[j]) if j < len(r) else None for r in body], dtype=object)
         for j in columns
     }
-    return pd.DataFrame(data, columns=names, index=pd.RangeIndex(len(body)))
+    return pd.DataFrame(data, columns=names, index=pd.RangeIndex(len(body)), dtype=object)
 
 
 def _text(value: object) -> str | None:

@@ -1,0 +1,227 @@
+"""Store: SQLite file, one-transaction upsert, idempotent imports, filtered conformed reads."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from risk_model.config import Settings
+from risk_model.exceptions import UnknownProject
+from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS, conform_projects
+from risk_model.store import ImportSummary, Store
+
+
+def projects_frame() -> pd.DataFrame:
+    return conform_projects(
+        pd.DataFrame(
+            {
+                "project_id": ["A1", "B2", "C3"],
+                "name": ["Alpha", "Bravo", "Charlie"],
+                "portfolio": ["Infra", "Infra", "Digital"],
+                "category": ["Bridges", "Roads", "IT"],
+                "start_date": pd.to_datetime(["2020-01-01", "2020-06-01", "2021-01-01"]),
+                "baseline_budget": [1e6, 2.5e6, 3e5],
+                "status": ["completed", "active", "active"],
+                "region": ["North", None, "South"],
+                "headcount": [12.0, 7.0, np.nan],
+            }
+        )
+    )
+
+
+def snapshots_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "project_id": ["A1", "A1", "A1", "B2", "B2", "C3"],
+            "as_of": pd.to_datetime(
+                ["2020-03-31", "2020-06-30", "2020-09-30", "2020-09-30", "2020-12-31", "2021-03-31"]
+            ),
+            "percent_complete": [10.0, 40.0, 80.0, 5.0, 20.0, np.nan],
+            "earned_value": [1e5, 4e5, 8e5, 1e5, 4e5, np.nan],
+            "rag": ["green", "amber", "red", "green", None, "green"],
+        }
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'store.db'}").init()
+
+
+def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, straight from SQLite."""
+    with sqlite3.connect(path) as conn:
+        return {
+            t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+            for t in ("projects", "snapshots", "meta")
+        }
+
+
+def test_init_is_idempotent_and_sets_sqlite_pragmas(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
+    store = Store(url).init().init()
+    assert store.revision() == 0
+    assert store.counts() == {"projects": 0, "snapshots": 0}
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert (tmp_path / "sub" / "x.db").exists()
+
+
+def test_from_settings_uses_store_url(tmp_path: Path) -> None:
+    store = Store.from_settings(Settings(home=tmp_path))
+    assert store.url == f"sqlite:///{tmp_path / 'pmo_risk.db'}"
+    assert not (tmp_path / "pmo_risk.db").exists()  # nothing connects before first use
+
+
+def test_first_import_inserts_and_bumps_revision(store: Store) -> None:
+    summary = store.import_frames(projects_frame(), snapshots_frame())
+    assert summary == ImportSummary(3, 0, 6, 0, 0, 1)
+    assert store.counts() == {"projects": 3, "snapshots": 6}
+    assert store.project_ids() == {"A1", "B2", "C3"}
+
+
+def test_same_import_twice_changes_nothing(store: Store, tmp_path: Path) -> None:
+    store.import_frames(projects_frame(), snapshots_frame())
+    before = dump(tmp_path / "store.db")
+    summary = store.import_frames(projects_frame(), snapshots_frame())
+    assert summary == ImportSummary(0, 0, 0, 0, 9, 1)
+    assert not summary.changed
+    assert dump(tmp_path / "store.db") == before  # updated_at not touched either
+
+
+def test_changed_rows_are_updated_and_new_rows_inserted(store: Store) -> None:
+    store.import_frames(projects_frame(), snapshots_frame())
+    projects = projects_frame()
+    projects.loc[1, "baseline_budget"] = 2.6e6
+    snapshots = snapshots_frame()
+    snapshots.loc[0, "rag"] = "amber"
+    extra = pd.DataFrame(
+        {"project_id": ["C3"], "as_of": pd.to_datetime(["2021-06-30"]), "percent_complete": [30.0]}
+    )
+    summary = store.import_frames(projects, pd.concat([snapshots, extra], ignore_index=True))
+    assert summary == ImportSummary(0, 1, 1, 1, 7, 2)
+    assert store.project("B2")["baseline_budget"] == 2.6e6
+    a1 = store.snapshots(project_ids=["A1"])
+    assert a1["rag"].tolist() == ["amber", "amber", "red"]
+
+
+def test_snapshots_only_import_for_known_projects(store: Store) -> None:
+    store.import_frames(projects_frame(), None)
+    summary = store.import_frames(None, snapshots_frame())
+    assert summary.snapshots_inserted == 6 and summary.revision == 2
+
+
+def test_failure_mid_transaction_rolls_everything_back(store: Store, tmp_path: Path) -> None:
+    store.import_frames(projects_frame(), snapshots_frame())
+    before = dump(tmp_path / "store.db")
+    projects = pd.concat(
+        [projects_frame(), conform_projects(pd.DataFrame({"project_id": ["D4"]}))],
+        ignore_index=True,
+    )
+    projects.loc[0, "name"] = "Renamed"
+    orphan = pd.DataFrame({"project_id": ["ZZ"], "as_of": pd.to_datetime(["2021-01-31"])})
+    with pytest.raises(sa.exc.IntegrityError):  # foreign key: ZZ is not a project
+        store.import_frames(projects, orphan)
+    assert dump(tmp_path / "store.db") == before
+    assert store.revision() == 1
+
+
+def test_read_frames_are_conformed(store: Store) -> None:
+    store.import_frames(projects_frame(), snapshots_frame())
+    projects = store.projects()
+    assert list(projects.columns[: len(PROJECT_FIELDS)]) == list(PROJECT_FIELDS)
+    assert projects["start_date"].dtype == "datetime64[ns]"
+    assert projects["baseline_budget"].dtype == "float64"
+    assert projects["currency"].isna().all()
+    snapshots = store.snapshots()
+    assert list(snapshots.columns) == list(SNAPSHOT_FIELDS)
+    assert snapshots["as_of"].dtype == "datetime64[ns]"
+    assert snapshots["percent_complete"].dtype == "float64"
+    pd.testing.assert_frame_equal(
+        snapshots[["project_id", "as_of", "percent_complete", "earned_value"]],
+        snapshots_frame()[["project_id", "as_of", "percent_complete", "earned_value"]],
+        check_dtype=False,
+    )
+    assert snapshots["rag"].tolist() == ["green", "amber", "red", "green", None, "green"]
+
+
+def test_attributes_round_trip_as_extra_columns(store: Store) -> None:
+    store.import_frames(projects_frame(), None)
+    projects = store.projects()
+    assert list(projects.columns[len(PROJECT_FIELDS) :]) == ["region", "headcount"]
+    assert projects["region"].tolist() == ["North", None, "South"]
+    assert projects["headcount"].dtype == "float64"
+    assert projects["headcount"].tolist()[:2] == [12.0, 7.0]
+    assert np.isnan(projects["headcount"].iloc[2])
+    assert store.project("A1")["region"] == "North"
+
+
+def test_reordered_attribute_columns_are_unchanged(store: Store) -> None:
+    store.import_frames(projects_frame(), None)
+    reordered = projects_frame()
+    reordered = reordered[[*PROJECT_FIELDS, "headcount", "region"]]
+    summary = store.import_frames(reordered, None)
+    assert summary == ImportSummary(0, 0, 0, 0, 3, 1)
+
+
+def test_project_filters(store: Store) -> None:
+    store.import_frames(projects_frame(), snapshots_frame())
+    assert store.projects(portfolio="Infra")["project_id"].tolist() == ["A1", "B2"]
+    assert store.projects(category="IT")["project_id"].tolist() == ["C3"]
+    assert store.projects(portfolio="Infra", category="IT").empty
+    picked = store.projects(project_ids=["C3", "A1", "nope"])
+    assert picked["project_id"].tolist() == ["A1", "C3"]
+    assert store.projects(project_ids=[]).empty
+
+
+def test_snapshots_until_and_project_filter(store: Store) -> None:
+    store.import_frames(projects_frame(), snapshots_frame())
+    until = store.snapshots(until=pd.Timestamp("2020-09-30"))
+    assert until["as_of"].max() == pd.Timestamp("2020-09-30")
+    assert len(until) == 4
+    both = store.snapshots(project_ids=["B2"], until=pd.Timestamp("2020-10-15"))
+    assert both["as_of"].tolist() == [pd.Timestamp("2020-09-30")]
+
+
+def test_unknown_project_raises(store: Store) -> None:
+    store.import_frames(projects_frame(), None)
+    with pytest.raises(UnknownProject) as info:
+        store.project("nope")
+    assert info.value.project_id == "nope"
+
+
+def test_bulk_import_and_read_are_fast(store: Store) -> None:
+    n, k = 1000, 24
+    rng = np.random.default_rng(0)
+    ids = [f"P{i:04d}" for i in range(n)]
+    projects = pd.DataFrame(
+        {
+            "project_id": ids,
+            "start_date": pd.Timestamp("2020-01-01"),
+            "baseline_budget": rng.random(n) * 1e6,
+            "owner": rng.choice(["x", "y"], n),
+        }
+    )
+    snapshots = pd.DataFrame(
+        {
+            "project_id": np.repeat(ids, k),
+            "as_of": np.tile(pd.date_range("2020-01-31", periods=k, freq="ME"), n),
+            "percent_complete": rng.random(n * k) * 100,
+            "planned_value": rng.random(n * k) * 1e5,
+        }
+    )
+    start = time.perf_counter()
+    summary = store.import_frames(projects, snapshots)
+    again = store.import_frames(projects, snapshots)
+    read = store.snapshots()
+    elapsed = time.perf_counter() - start
+    assert summary.snapshots_inserted == n * k and again.unchanged == n + n * k
+    assert len(read) == n * k
+    assert elapsed < 15  # a shared 2-core machine; typically about 1 s

@@ -1,0 +1,317 @@
+"""validate_tables: every problem reported by file, row and column; canonical frames out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from risk_model.exceptions import Problem, ValidationFailed
+from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS
+from risk_model.validation import parse_date, parse_number, validate_tables
+
+
+def raw(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A raw text frame as read_table gives it (object dtype, None for blank)."""
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    data = {c: np.array([r.get(c) for r in rows], dtype=object) for c in columns}
+    return pd.DataFrame(data, columns=columns, dtype=object)
+
+
+def good_projects() -> pd.DataFrame:
+    return raw(
+        [
+            {"project_id": "P1", "start_date": "2022-01-10", "baseline_finish": "2023-01-10",
+             "baseline_budget": "1000", "region": "North", "headcount": "12"},
+            {"project_id": "P2", "start_date": "2022-02-01", "baseline_finish": "2022-12-31",
+             "baseline_budget": "2,500.50", "actual_finish": "2023-02-01", "region": "South",
+             "headcount": "7"},
+        ]
+    )  # fmt: skip
+
+
+def good_snapshots() -> pd.DataFrame:
+    return raw(
+        [
+            {"project_id": "P1", "as_of": "2022-03-31", "percent_complete": "20",
+             "rag": "G", "open_risks": "3"},
+            {"project_id": "P1", "as_of": "2022-06-30", "percent_complete": "45%",
+             "rag": "Amber", "open_risks": "4"},
+            {"project_id": "P2", "as_of": "2022-05-31", "percent_complete": "50",
+             "rag": "red", "open_risks": None},
+        ]
+    )  # fmt: skip
+
+
+def problems_of(
+    projects: pd.DataFrame | None, snapshots: pd.DataFrame | None, **kwargs: Any
+) -> list[Problem]:
+    with pytest.raises(ValidationFailed) as info:
+        validate_tables(projects, snapshots, **kwargs)
+    return info.value.problems
+
+
+def texts(problems: list[Problem]) -> list[str]:
+    return [str(p) for p in problems]
+
+
+def test_good_tables_come_back_conformed_with_attributes_and_defaults() -> None:
+    projects, snapshots = validate_tables(good_projects(), good_snapshots())
+    assert projects is not None and snapshots is not None
+    assert list(projects.columns[: len(PROJECT_FIELDS)]) == list(PROJECT_FIELDS)
+    assert list(projects.columns[len(PROJECT_FIELDS) :]) == ["region", "headcount"]
+    assert projects["headcount"].dtype == "float64"
+    assert projects["region"].tolist() == ["North", "South"]
+    assert projects["baseline_budget"].tolist() == [1000.0, 2500.5]
+    assert projects["start_date"].dtype == "datetime64[ns]"
+    # status defaults: completed when actual_finish is present, else active
+    assert projects["status"].tolist() == ["active", "completed"]
+    assert list(snapshots.columns) == list(SNAPSHOT_FIELDS)
+    assert snapshots["rag"].tolist() == ["green", "amber", "red"]
+    assert snapshots["percent_complete"].tolist() == [20.0, 45.0, 50.0]
+    assert np.isnan(snapshots.loc[2, "open_risks"])
+
+
+def test_missing_required_columns_are_named_with_their_file() -> None:
+    projects = raw([{"name": "x"}])
+    snapshots = raw([{"project_id": "P1", "percent_complete": "10"}])
+    found = texts(problems_of(projects, snapshots, known_project_ids=frozenset({"P1"})))
+    assert "projects.csv column project_id: required column project_id is missing" in found
+    assert "snapshots.csv column as_of: required column as_of is missing" in found
+
+
+def test_missing_key_values_are_reported_by_row() -> None:
+    snapshots = raw(
+        [
+            {"project_id": "P1", "as_of": "2022-03-31"},
+            {"project_id": None, "as_of": "2022-04-30"},
+            {"project_id": "P1", "as_of": None, "phase": "Build"},
+        ]
+    )
+    found = texts(problems_of(good_projects(), snapshots))
+    assert found == [
+        "snapshots.csv row 3, column project_id: project_id is missing",
+        "snapshots.csv row 4, column as_of: as_of is missing",
+    ]
+
+
+def test_unparseable_date_is_reported_once_with_its_value() -> None:
+    snapshots = good_snapshots()
+    snapshots.loc[1, "as_of"] = "2023-13-01"
+    problems = problems_of(good_projects(), snapshots, snapshots_name="snapshots.csv")
+    assert texts(problems) == ["snapshots.csv row 3, column as_of: '2023-13-01' is not a date"]
+    assert problems[0].row == 3 and problems[0].column == "as_of"
+    assert problems[0].value == "2023-13-01"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2014-05-01", "2014-05-01"),
+        ("05/01/2014", "2014-05-01"),  # month first
+        ("5/1/14", "2014-05-01"),
+        ("2014-05-01 13:45:00", "2014-05-01"),
+        ("2014-05-01T13:45", "2014-05-01"),
+        ("05/01/2014 09:30", "2014-05-01"),
+        ("1 May 2014", "2014-05-01"),
+        ("May 1, 2014", "2014-05-01"),
+        ("2014/05/01", "2014-05-01"),
+    ],
+)
+def test_accepted_date_forms(text: str, expected: str) -> None:
+    assert parse_date(text) == pd.Timestamp(expected)
+
+
+@pytest.mark.parametrize("text", ["2023-13-01", "31/12/2023", "soon", "2023-02-30", "12"])
+def test_rejected_date_forms(text: str) -> None:
+    assert parse_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1,234.5", 1234.5),
+        ("$1,200", 1200.0),
+        ("€ 300", 300.0),
+        ("(1,200)", -1200.0),
+        ("45%", 45.0),
+        (" 12 ", 12.0),
+        ("1e3", 1000.0),
+    ],
+)
+def test_accepted_number_forms(text: str, expected: float) -> None:
+    assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1,2", "abc", "nan", "inf", "12..5", "1,23,456"])
+def test_rejected_number_forms(text: str) -> None:
+    assert parse_number(text) is None
+
+
+def test_bad_numbers_negative_amounts_and_ranges_are_all_reported() -> None:
+    projects = good_projects()
+    projects.loc[0, "baseline_budget"] = "lots"
+    projects.loc[1, "baseline_budget"] = "-5"
+    snapshots = good_snapshots()
+    snapshots.loc[0, "percent_complete"] = "101"
+    snapshots.loc[1, "open_risks"] = "-1"
+    snapshots.loc[2, "open_risks"] = "2.5"
+    found = texts(problems_of(projects, snapshots))
+    assert found == [
+        "projects.csv row 2, column baseline_budget: 'lots' is not a number",
+        "projects.csv row 3, column baseline_budget: baseline_budget must not be negative",
+        "snapshots.csv row 2, column percent_complete: percent_complete must be between 0 and 100",
+        "snapshots.csv row 3, column open_risks: open_risks must not be negative",
+        "snapshots.csv row 4, column open_risks: open_risks must be a whole number",
+    ]
+
+
+def test_percent_below_zero_is_out_of_range() -> None:
+    snapshots = good_snapshots()
+    snapshots.loc[2, "percent_complete"] = "-3"
+    (problem,) = problems_of(good_projects(), snapshots)
+    assert str(problem) == (
+        "snapshots.csv row 4, column percent_complete: percent_complete must be between 0 and 100"
+    )
+
+
+def test_blank_numbers_are_missing_not_errors() -> None:
+    snapshots = good_snapshots()
+    snapshots["earned_value"] = np.array([None, "  ", "$1,000"], dtype=object)
+    _, out = validate_tables(good_projects(), snapshots)
+    assert out is not None
+    assert out["earned_value"].isna().tolist() == [True, True, False]
+
+
+def test_rag_and_status_choices() -> None:
+    projects = good_projects()
+    projects["status"] = np.array(["ACTIVE", "done"], dtype=object)
+    snapshots = good_snapshots()
+    snapshots.loc[2, "rag"] = "blue"
+    found = texts(problems_of(projects, snapshots))
+    assert found == [
+        "projects.csv row 3, column status: status must be one of active, completed, cancelled",
+        "snapshots.csv row 4, column rag: rag must be one of red, amber, green",
+    ]
+
+
+def test_status_is_case_insensitive_and_blank_defaults_from_actual_finish() -> None:
+    projects = good_projects()
+    projects["status"] = np.array(["Cancelled", None], dtype=object)
+    out, _ = validate_tables(projects, None)
+    assert out is not None
+    assert out["status"].tolist() == ["cancelled", "completed"]
+
+
+def test_active_project_with_actuals_is_accepted() -> None:
+    projects = good_projects()
+    projects["status"] = np.array(["active", "active"], dtype=object)
+    projects["actual_cost"] = np.array(["900", None], dtype=object)
+    out, _ = validate_tables(projects, None)
+    assert out is not None
+    assert out["status"].tolist() == ["active", "active"]
+    assert out.loc[0, "actual_cost"] == 900.0
+
+
+def test_duplicate_project_ids_name_both_rows() -> None:
+    projects = good_projects()
+    projects.loc[1, "project_id"] = "P1"
+    (problem,) = problems_of(projects, None)
+    assert (
+        str(problem)
+        == "projects.csv row 3, column project_id: duplicate project_id 'P1' (also row 2)"
+    )
+
+
+def test_duplicate_reports_name_both_rows_even_with_different_date_forms() -> None:
+    snapshots = good_snapshots()
+    snapshots.loc[1, "as_of"] = "03/31/2022 10:00"
+    (problem,) = problems_of(good_projects(), snapshots)
+    assert str(problem) == (
+        "snapshots.csv row 3, column as_of: duplicate report for project 'P1' as_of 2022-03-31"
+        " (also row 2)"
+    )
+
+
+def test_snapshot_of_unknown_project_is_reported() -> None:
+    snapshots = good_snapshots()
+    snapshots.loc[2, "project_id"] = "P9"
+    (problem,) = problems_of(good_projects(), snapshots)
+    assert str(problem) == (
+        "snapshots.csv row 4, column project_id: project 'P9' is not in projects.csv or the store"
+    )
+
+
+def test_snapshots_alone_may_refer_to_known_projects() -> None:
+    _, out = validate_tables(None, good_snapshots(), known_project_ids=frozenset({"P1", "P2"}))
+    assert out is not None and len(out) == 3
+    (problem,) = problems_of(None, good_snapshots(), known_project_ids=frozenset({"P1"}))
+    assert str(problem) == (
+        "snapshots.csv row 4, column project_id: project 'P2' is not in the store"
+    )
+
+
+def test_finish_before_start_is_reported_for_baseline_and_actual() -> None:
+    projects = good_projects()
+    projects.loc[0, "baseline_finish"] = "2021-12-31"
+    projects.loc[1, "actual_finish"] = "2022-01-15"
+    found = texts(problems_of(projects, None))
+    assert found == [
+        "projects.csv row 2, column baseline_finish: finish before start: baseline_finish "
+        "2021-12-31 is before start_date 2022-01-10",
+        "projects.csv row 3, column actual_finish: finish before start: actual_finish "
+        "2022-01-15 is before start_date 2022-02-01",
+    ]
+
+
+def test_every_problem_is_collected_and_files_are_named() -> None:
+    projects = good_projects()
+    projects.loc[0, "start_date"] = "yesterday"
+    projects.loc[1, "baseline_budget"] = "-1"
+    snapshots = good_snapshots()
+    snapshots.loc[0, "rag"] = "purple"
+    snapshots.loc[1, "percent_complete"] = "many"
+    snapshots.loc[2, "as_of"] = "2022-02-30"
+    problems = problems_of(
+        projects, snapshots, projects_name="book.xlsx[Projects]", snapshots_name="s.csv"
+    )
+    assert [(p.file, p.row, p.column) for p in problems] == [
+        ("book.xlsx[Projects]", 2, "start_date"),
+        ("book.xlsx[Projects]", 3, "baseline_budget"),
+        ("s.csv", 2, "rag"),
+        ("s.csv", 3, "percent_complete"),
+        ("s.csv", 4, "as_of"),
+    ]
+
+
+def test_signal_groups_and_snapshot_file_may_be_absent() -> None:
+    projects = raw([{"project_id": "P1"}, {"project_id": "P2"}])
+    out, snaps = validate_tables(projects, None)
+    assert snaps is None
+    assert out is not None and out["project_id"].tolist() == ["P1", "P2"]
+    assert out["baseline_budget"].isna().all() and out["status"].tolist() == ["active"] * 2
+    _, only_keys = validate_tables(projects, raw([{"project_id": "P1", "as_of": "2022-01-31"}]))
+    assert only_keys is not None and only_keys["earned_value"].isna().all()
+
+
+def test_fully_blank_rows_are_ignored() -> None:
+    snapshots = good_snapshots()
+    blank = pd.DataFrame([[None] * len(snapshots.columns)], columns=snapshots.columns)
+    with_blank = pd.concat([snapshots.iloc[:1], blank, snapshots.iloc[1:]], ignore_index=True)
+    with_blank.loc[3, "rag"] = "violet"
+    problems = problems_of(good_projects(), with_blank.astype(object))
+    assert texts(problems) == [
+        "snapshots.csv row 5, column rag: rag must be one of red, amber, green"
+    ]
+
+
+def test_mixed_text_attribute_stays_text() -> None:
+    projects = good_projects()
+    projects["code"] = np.array(["007", "A12"], dtype=object)
+    out, _ = validate_tables(projects, None)
+    assert out is not None
+    assert out["code"].tolist() == ["007", "A12"]
