@@ -164,17 +164,14 @@ def drivers_for_rows(
     names = [str(n) for n in contributions.columns if n != BASE_VALUE]
     c = contributions[names].to_numpy(dtype=np.float64)
     points = probability_points(c, p, p_base)
-    vals = values.reindex(columns=names)
-    out: list[list[Driver]] = []
-    for r in range(len(c)):
-        row_values = vals.iloc[r]
-        out.append(
-            [
-                _driver(names[i], row_values.iloc[i], c[r, i], points[r, i], describe, target)
-                for i in rank_drivers(c[r], k)
-            ]
-        )
-    return out
+    vals = values.reindex(columns=names).to_numpy(dtype=object)
+    return [
+        [
+            _driver(names[i], vals[r, i], c[r, i], points[r, i], describe, target)
+            for i in rank_drivers(c[r], k)
+        ]
+        for r in range(len(c))
+    ]
 
 
 # ---------------------------------------------------------------- summaries for MLflow
