@@ -65,7 +65,7 @@ def fit_target(
 ) -> TargetFit:
     """Train, calibrate and evaluate the model of ``target`` on time-ordered project splits."""
     labelled = targets.dropna(subset=[f"{target}_overrun"])
-    split: Split = time_split(labelled, settings.split_fractions)
+    split: Split = time_split(labelled, settings.split_fractions, target=target)
     rows, y = label_rows(features, labelled, target)
     train, cal, test = split_rows(rows, split)
     for name, part in (("training", train), ("calibration", cal), ("test", test)):
