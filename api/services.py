@@ -317,6 +317,7 @@ def request_frames(body: ScoreIn) -> RequestFrames:
             origin.append((i, j))
     pcols = [*PROJECT_FIELDS, *attr_names]
     projects = pd.DataFrame(project_rows, columns=pcols, dtype=object)
+    projects = projects.where(projects.notna(), None)  # attributes a project lacks: blank
     snapshots = pd.DataFrame(snapshot_rows, columns=list(SNAPSHOT_FIELDS), dtype=object)
     return RequestFrames(projects, snapshots, origin, problems)
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response, status
 
 from api.deps import ModelsDep
 from api.schemas import HealthOut, ReadyOut
@@ -20,10 +19,12 @@ def health() -> HealthOut:
 @router.get(
     "/ready",
     summary="Readiness: 200 only with both champion models loaded",
-    responses={503: {"model": ReadyOut, "description": "A model is missing; see `missing`."}},
+    responses={
+        503: {"model": ReadyOut, "description": "A model is missing; `missing` says which."}
+    },
 )
-def ready(models: ModelsDep) -> ReadyOut | JSONResponse:
+def ready(models: ModelsDep, response: Response) -> ReadyOut:
     out = readiness(models)
     if not out.ready:
-        return JSONResponse(status_code=503, content=out.model_dump(mode="json"))
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return out
