@@ -357,6 +357,7 @@ def validate_tables(
     projects: pd.DataFrame | None = None
     snapshots: pd.DataFrame | None = None
     project_ids: set[str] = set(known_project_ids)
+    check_membership = True  # off when the projects table has no project_id column at all
 
     if projects_raw is not None:
         table = _Table(projects_raw, projects_name, PROJECT_COLUMNS)
@@ -364,7 +365,8 @@ def validate_tables(
         declared = {c.name for c in PROJECT_COLUMNS}
         for name in [c for c in frame.columns if c not in declared]:
             frame[name] = _attribute(frame[name])
-        if "project_id" in frame.columns:
+        check_membership = "project_id" in frame.columns
+        if check_membership:
             _duplicates(table, frame, ["project_id"], "project_id")
             project_ids |= set(frame["project_id"].dropna())
         _finish_before_start(table, frame)
@@ -392,7 +394,7 @@ def validate_tables(
         frame = table.typed()
         if "project_id" in frame.columns and "as_of" in frame.columns:
             _duplicates(table, frame, ["project_id", "as_of"], "report")
-        if "project_id" in frame.columns:
+        if check_membership and "project_id" in frame.columns:
             ids = frame["project_id"]
             unknown = ids.notna() & ~ids.isin(project_ids)
             where = f"{projects_name} or the store" if projects_raw is not None else "the store"

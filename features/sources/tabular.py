@@ -43,11 +43,11 @@ def read_table(path: Path, sheet: str | None = None) -> pd.DataFrame:
     """Read a .csv/.tsv/.txt or .xlsx/.xlsm file with every cell as text (None when blank).
 
     CSV: delimiter sniffed from the header line among ``,`` ``;`` and tab; encoding UTF-8
-    (with or without BOM), else Latin-1. Excel: the first sheet, or ``sheet`` by name; cell
-    values are shown as text (whole numbers without ``.0``, dates as ``yyyy-mm-dd``).
-    Trailing blank rows and unnamed blank columns are dropped. Raises ``ValidationFailed``
-    naming the file when it cannot be read, is empty, has repeated column names or an
-    unknown extension.
+    (with or without BOM), UTF-16 with BOM (Excel "Unicode text"), else Latin-1.
+    Excel: the first sheet, or ``sheet`` by name; cells shown as text (whole numbers without
+    ``.0``, dates as ``yyyy-mm-dd``). Trailing blank rows and unnamed blank columns are
+    dropped. Raises ``ValidationFailed`` naming the file when it cannot be read, is empty,
+    has repeated column names or an unknown extension.
     """
     path = Path(path)
     name = table_name(path, sheet)
@@ -70,10 +70,14 @@ def _fail(name: str, message: str) -> NoReturn:
 
 
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    """UTF-16 when it starts with a UTF-16 BOM, else UTF-8 (BOM optional), else Latin-1."""
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    for encoding in ("utf-16", "utf-8-sig") if utf16 else ("utf-8-sig",):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
 
 
 def _delimiter(text: str) -> str:

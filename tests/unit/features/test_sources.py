@@ -272,3 +272,9 @@ def test_read_problems_of_every_file_are_reported_together(tmp_path: Path) -> No
     assert len(texts) == 2
     assert texts[0].startswith("p.txt: the file is empty")
     assert texts[1].startswith("missing.csv: cannot read the file")
+
+
+def test_utf16_tab_separated_export_is_read(tmp_path: Path) -> None:
+    """Excel's "Unicode text" export: UTF-16 with BOM, tab separated."""
+    frame = read_table(write(tmp_path / "p.txt", "Project ID\tName\nP1\tCafé\n", "utf-16"))
+    assert frame.to_dict("records") == [{"project_id": "P1", "name": "Café"}]
