@@ -104,6 +104,7 @@ def _history(projects: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
 
     cat = np.full(len(pid), None, dtype=object)
     cat[known] = projects["category"].to_numpy(dtype=object)[proj_pos[known]]
+    cat[pd.isna(cat)] = None
     h: dict[str, object] = {
         "project_id": pd.Series(pid, dtype=object),
         "as_of": rows["as_of"].to_numpy()[order],
