@@ -15,7 +15,7 @@ SHARED_DATA = Path(os.environ.get("PMO_RISK_SHARED_DATA", Path(__file__).parents
 
 def small_settings(home: Path, **overrides: object) -> Settings:
     """Settings for a temp data directory and small, fast models."""
-    params: dict[str, object] = {"home": home, "n_estimators": 120, "min_child_samples": 20}
+    params: dict[str, object] = {"home": home, "n_estimators": 80, "min_child_samples": 20}
     params.update(overrides)
     return Settings(**params)  # type: ignore[arg-type]
 
