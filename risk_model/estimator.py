@@ -91,15 +91,13 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> RiskClassifier:
-        """An unfitted classifier with the hyper-parameters of ``settings`` (then overrides)."""
-        params: dict[str, Any] = {
-            "n_estimators": settings.n_estimators,
-            "learning_rate": settings.learning_rate,
-            "num_leaves": settings.num_leaves,
-            "min_child_samples": settings.min_child_samples,
-            "calibration": settings.calibration,
-            "random_state": settings.random_state,
-        }
+        """An unfitted classifier: every hyper-parameter ``settings`` defines, then overrides.
+
+        A hyper-parameter is taken from ``settings`` when it has a field of the same name
+        (``n_estimators``, ``learning_rate``, ``num_leaves``, ``colsample_bytree``, ...).
+        """
+        names = cls._get_param_names()
+        params: dict[str, Any] = {n: getattr(settings, n) for n in names if hasattr(settings, n)}
         params.update(overrides)
         return cls(**params)
 

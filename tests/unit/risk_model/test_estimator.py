@@ -238,7 +238,14 @@ def test_single_class_calibration_set_warns_and_skips(
 
 
 def test_from_settings() -> None:
+    """Hyper-parameters come from Settings fields of the same name, then overrides."""
     from risk_model.config import Settings
 
-    model = RiskClassifier.from_settings(Settings(num_leaves=9), n_jobs=1)
+    settings = Settings(num_leaves=9, calibration="sigmoid")
+    model = RiskClassifier.from_settings(settings, n_jobs=1)
     assert model.num_leaves == 9 and model.n_jobs == 1
+    assert model.calibration == "sigmoid"
+    assert model.n_estimators == settings.n_estimators
+    assert model.learning_rate == settings.learning_rate
+    if hasattr(settings, "colsample_bytree"):
+        assert model.colsample_bytree == settings.colsample_bytree
