@@ -17,7 +17,8 @@ Parsing rules
 * Numbers: thousands separators (``1,234.5``), currency symbols (``$1,200``, ``€ 300``),
   surrounding spaces, a trailing ``%`` and accounting negatives (``(1,200)``) are accepted; a
   blank cell is missing. A comma not grouping thousands (``1,5``) is not a number.
-* Money and counts must not be negative; counts must be whole; percent complete is 0-100.
+* ``project_id`` is at most 255 characters. Money and counts must not be negative; counts
+  must be whole; percent complete is 0-100.
 * ``rag``: red / amber / green or R / A / G, any case. ``status``: active / completed /
   cancelled, any case (``canceled`` and ``complete`` are accepted); when blank it is
   ``completed`` if ``actual_finish`` is given, else ``active``.
@@ -46,6 +47,8 @@ from risk_model.schemas import (
 )
 
 __all__ = ["parse_date", "parse_number", "validate_tables"]
+
+MAX_ID_LENGTH = 255  # the store's key column width
 
 _ENUM_ALIASES: dict[str, dict[str, str]] = {
     "rag": {"r": "red", "a": "amber", "g": "green"},
@@ -153,6 +156,13 @@ _Rule = tuple[pa.Check, Callable[[Column], str]]
 
 def _rules(col: Column) -> list[_Rule]:
     """The value rules of a declared column, each with the message shown when it fails."""
+    if col.kind == "id":
+        return [
+            (
+                pa.Check.str_length(max_value=MAX_ID_LENGTH),
+                lambda c: f"{c.name} is longer than {MAX_ID_LENGTH} characters",
+            )
+        ]
     if col.kind in ("money", "count"):
         rules: list[_Rule] = [(pa.Check.ge(0), lambda c: f"{c.name} must not be negative")]
         if col.kind == "count":
@@ -350,8 +360,11 @@ def validate_tables(
     ``ValidationFailed`` is raised listing all of them, otherwise the conformed projects
     (extra columns kept as attributes; numeric when every value is a plain number) and
     snapshots (declared columns only) are returned. Snapshots must belong to a project in the
-    projects table or in ``known_project_ids``. Fully blank rows are ignored. Parsing rules are
-    in the module docstring.
+    projects table or in ``known_project_ids``. Fully blank rows are ignored.
+
+    Dates: ISO ``yyyy-mm-dd`` always; otherwise numeric day/month forms are read month first
+    (``05/01/2014`` is 1 May 2014); a time part is accepted and dropped. Numbers may carry
+    thousands separators and currency symbols. Full rules: the module docstring.
     """
     problems: list[Problem] = []
     projects: pd.DataFrame | None = None

@@ -73,7 +73,7 @@ def test_good_tables_come_back_conformed_with_attributes_and_defaults() -> None:
     assert list(snapshots.columns) == list(SNAPSHOT_FIELDS)
     assert snapshots["rag"].tolist() == ["green", "amber", "red"]
     assert snapshots["percent_complete"].tolist() == [20.0, 45.0, 50.0]
-    assert np.isnan(snapshots.loc[2, "open_risks"])
+    assert pd.isna(snapshots.loc[2, "open_risks"])
 
 
 def test_missing_required_columns_are_named_with_their_file() -> None:
@@ -237,6 +237,15 @@ def test_duplicate_reports_name_both_rows_even_with_different_date_forms() -> No
     assert str(problem) == (
         "snapshots.csv row 3, column as_of: duplicate report for project 'P1' as_of 2022-03-31"
         " (also row 2)"
+    )
+
+
+def test_overlong_project_id_is_reported() -> None:
+    projects = good_projects()
+    projects.loc[1, "project_id"] = "X" * 256
+    (problem,) = problems_of(projects, None)
+    assert str(problem) == (
+        "projects.csv row 3, column project_id: project_id is longer than 255 characters"
     )
 
 
