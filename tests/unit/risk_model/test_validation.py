@@ -73,7 +73,7 @@ def test_good_tables_come_back_conformed_with_attributes_and_defaults() -> None:
     assert list(snapshots.columns) == list(SNAPSHOT_FIELDS)
     assert snapshots["rag"].tolist() == ["green", "amber", "red"]
     assert snapshots["percent_complete"].tolist() == [20.0, 45.0, 50.0]
-    assert pd.isna(snapshots.loc[2, "open_risks"])
+    assert snapshots["open_risks"].isna().tolist() == [False, False, True]
 
 
 def test_missing_required_columns_are_named_with_their_file() -> None:
