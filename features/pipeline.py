@@ -155,18 +155,17 @@ def build_features(
     h = pd.concat([h, trend_features(h, trend_window)], axis=1)
 
     attrs = [c for c in h.columns if c.startswith(ATTR_PREFIX)]
-    out = pd.DataFrame(
-        {"project_id": h["project_id"].astype(object), "as_of": h["as_of"]}, index=h.index
-    )
-    numeric = [n for n in [*FEATURES, *attrs] if n not in CATEGORICAL]
-    values = h[numeric].to_numpy(dtype=np.float64)
-    values[~np.isfinite(values)] = np.nan
-    body = pd.DataFrame(values, columns=numeric, index=h.index)
-    for name in CATEGORICAL:
-        body.insert(list(FEATURES).index(name), name, h[name].astype(object))
-    out = pd.concat([out, body], axis=1)
-    out["project_id"] = out["project_id"].astype(object)
-    return out
+    columns: dict[str, pd.Series] = {
+        "project_id": pd.Series(h["project_id"].to_numpy(dtype=object), dtype=object),
+        "as_of": pd.Series(h["as_of"].to_numpy(dtype="datetime64[ns]")),
+    }
+    for name in [*FEATURES, *attrs]:
+        if name in CATEGORICAL:
+            columns[name] = pd.Series(h[name].to_numpy(dtype=object), dtype=object)
+        else:
+            values = h[name].to_numpy(dtype=np.float64)
+            columns[name] = pd.Series(np.where(np.isfinite(values), values, np.nan))
+    return pd.DataFrame(columns)
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import pandas as pd
 
 HigherIs = Literal["worse", "better", "neutral"]
 Fmt = Literal["text", "ratio", "share", "pct", "days", "count", "money_log10", "per_report", "rag"]
@@ -416,13 +417,13 @@ def format_value(spec: FeatureSpec, value: float | str) -> str:
             return _num(v)
 
 
-def _is_missing(value: float | str | None) -> bool:
+def _is_missing(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
         return value == ""
     try:
-        return math.isnan(float(value))
+        return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from features.pipeline import build_features
@@ -120,6 +122,10 @@ def test_describe_driver_missing_values_and_attributes() -> None:
         "Project attribute 'complexity' is 4 — raises schedule risk"
     )
     assert "raises" in describe_driver("unknown_feature", 1.5, 1.0, "cost")
+    assert describe_driver("spi_t", pd.NA, 0.5, "schedule").startswith("No earned value")
+    assert describe_driver("cpi", np.float64(1.2), -0.5, "cost") == (
+        "CPI is 1.20 (earning more than spent) — lowers cost risk"
+    )
 
 
 def test_every_feature_has_a_phrase_for_values_and_missing() -> None:
