@@ -10,7 +10,7 @@ This module declares the columns once (name, kind, meaning); validation of raw f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ SNAPSHOT_COLUMNS: tuple[Column, ...] = (
 PROJECT_FIELDS: tuple[str, ...] = tuple(c.name for c in PROJECT_COLUMNS)
 SNAPSHOT_FIELDS: tuple[str, ...] = tuple(c.name for c in SNAPSHOT_COLUMNS)
 
-_DTYPES: dict[str, object] = {
+_DTYPES: dict[str, str] = {
     "id": "object",
     "str": "object",
     "enum": "object",
@@ -81,9 +81,8 @@ def _conform(df: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
     for col in columns:
         dtype = _DTYPES[col.kind]
         if col.name not in out.columns:
-            out[col.name] = pd.Series(
-                np.nan if dtype != "datetime64[ns]" else pd.NaT, index=out.index, dtype=dtype
-            )
+            fill: Any = {"datetime64[ns]": pd.NaT, "float64": np.nan}.get(dtype, None)
+            out[col.name] = pd.Series([fill] * len(out), index=out.index, dtype=dtype)
         elif dtype == "datetime64[ns]":
             out[col.name] = pd.to_datetime(out[col.name]).astype("datetime64[ns]")
         elif dtype == "float64":

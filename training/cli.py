@@ -29,7 +29,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-out = Console()
+# Piped output (CI logs, files) gets a readable width instead of 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 HomeOpt = Annotated[
     Path | None,
@@ -155,7 +156,7 @@ def import_(
     store = _store(settings)
     try:
         if dry_run:
-            validate_files(store, projects, snapshots)
+            validate_files(projects, snapshots, known_project_ids=frozenset(store.project_ids()))
             console.print("[green]valid[/green]: nothing written (dry run)")
             return
         with console.status("validating and importing"):
@@ -320,28 +321,39 @@ def score(
         sys.stdout.write(text)
 
 
+def percent(p: float | None) -> str:
+    """A probability as people read it: never a false 0% or 100%."""
+    if p is None:
+        return "n/a"
+    if p < 0.01:
+        return "<1%"
+    if p > 0.99:
+        return ">99%"
+    return f"{p:.0%}"
+
+
+def _when(value: Any) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d") if pd.notna(value) else "-"
+
+
 def print_ranking(scores: list[Any], top: int, target: str = "schedule") -> None:
-    """A rich table of the top projects with probabilities, bands and drivers."""
-    table = Table(title=f"Top {top} projects by {target} overrun risk", show_lines=True)
-    for col in ("#", "project", "as of", "P(schedule)", "P(cost)", f"drivers ({target})"):
-        table.add_column(col)
+    """A rich table of the top projects: probabilities, bands and drivers of both targets."""
+    table = Table(title=f"Top {top} active projects by {target} overrun risk", show_lines=True)
+    for col in ("#", "project", "as of", "schedule", "cost", "why (schedule)", "why (cost)"):
+        table.add_column(col, overflow="fold")
+
+    def cell(ts: Any) -> str:
+        return f"{percent(ts.probability)} {ts.band}" if ts.probability is not None else "n/a"
+
+    def why(ts: Any) -> str:
+        if ts.probability is None:
+            return ts.reason or ""
+        return "\n".join(f"{d.points:+.0f} pts {d.text}" for d in ts.drivers)
+
     for i, s in enumerate(_ranked(scores, target)[:top], 1):
         sch, cost = s.scores["schedule"], s.scores["cost"]
-
-        def fmt(ts: Any) -> str:
-            if ts.probability is None:
-                return f"n/a ({ts.reason})"
-            return f"{ts.probability:.0%} {ts.band}"
-
-        drivers = s.scores[target].drivers
         table.add_row(
-            str(i),
-            str(s.project_id),
-            pd.Timestamp(s.as_of).strftime("%Y-%m-%d") if pd.notna(s.as_of) else "-",
-            fmt(sch),
-            fmt(cost),
-            "\n".join(f"{d.points:+.0f} pts  {d.text}" for d in drivers)
-            or (s.scores[target].reason or ""),
+            str(i), str(s.project_id), _when(s.as_of), cell(sch), cell(cost), why(sch), why(cost)
         )
     out.print(table)
 
@@ -376,12 +388,14 @@ def explain(
 
         sys.stdout.write(json.dumps(asdict(result), default=str, indent=2) + "\n")
         return
-    out.print(f"[bold]{project_id}[/bold] {project.get('name') or ''} at {result.as_of}")
+    out.print(
+        f"[bold]{project_id}[/bold] {project.get('name') or ''}, report of {_when(result.as_of)}"
+    )
     for target, ts in result.scores.items():
         if ts.probability is None:
             out.print(f"  {target}: cannot score: {ts.reason}")
             continue
-        out.print(f"\n  [bold]{target}[/bold]: {ts.probability:.0%} ({ts.band})")
+        out.print(f"\n  [bold]{target}[/bold]: {percent(ts.probability)} ({ts.band})")
         for d in ts.drivers:
             out.print(f"    {d.points:+5.1f} pts  {d.text}")
         contributions = sorted(
@@ -391,7 +405,9 @@ def explain(
         row = features.iloc[-1]
         for name, c in contributions[:12]:
             spec = FEATURES.get(name)
-            table.add_row(name, str(row.get(name)), f"{c:+.3f}", spec.meaning if spec else "")
+            value = row.get(name)
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            table.add_row(name, shown, f"{c:+.3f}", spec.meaning if spec else "")
         out.print(table)
 
 

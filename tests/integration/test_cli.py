@@ -1,0 +1,132 @@
+"""The pmo-risk command line, end to end on a real store and MLflow registry in a temp dir."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from training.cli import app
+
+runner = CliRunner()
+
+
+def _run(home: Path, *args: str) -> str:
+    result = runner.invoke(app, ["--home", str(home), *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def cli_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """simulate -> import -> train (with oracle) in a fresh home."""
+    home = tmp_path_factory.mktemp("cli_home")
+    data = tmp_path_factory.mktemp("cli_data")
+    _run(home, "simulate", "--out", str(data), "--projects", "300", "--seed", "5")
+    _run(
+        home,
+        "import",
+        "--projects",
+        str(data / "projects.csv"),
+        "--snapshots",
+        str(data / "snapshots.csv"),
+    )
+    output = _run(home, "train", "--oracle", str(data / "oracle.csv"))
+    assert "schedule overrun model" in output and "oracle" in output
+    return home, data
+
+
+def test_train_registers_champions_then_promote_moves_them(cli_home: tuple[Path, Path]) -> None:
+    """The first training makes champions; a retrain makes challengers; promote moves them."""
+    home, _ = cli_home
+    listing = _run(home, "models")
+    assert "pmo-risk-schedule" in listing and "champion" in listing
+    _run(home, "train", "--schedule-threshold", "0.2")
+    listing = _run(home, "models")
+    assert "challenger" in listing
+    _run(home, "promote", "--target", "schedule")
+    from model_registry.registry import ModelRegistry
+    from risk_model.config import Settings
+
+    reg = ModelRegistry.from_settings(Settings(home=home))
+    assert reg.version_for("schedule", "champion") == "2"
+    assert reg.version_for("cost", "champion") == "1"
+
+
+def test_score_ranks_active_projects_with_probabilities_bands_and_drivers(
+    cli_home: tuple[Path, Path],
+) -> None:
+    home, data = cli_home
+    text = _run(home, "score", "--format", "json")
+    rows = json.loads(text[text.index("[") :])
+    projects = pd.read_csv(data / "projects.csv")
+    active = set(projects.loc[projects["status"] == "active", "project_id"])
+    assert {r["project_id"] for r in rows} == active
+    probs = [r["p_schedule"] for r in rows if r["p_schedule"] is not None]
+    assert probs == sorted(probs, reverse=True)
+    top = rows[0]
+    assert top["band_schedule"] in ("low", "medium", "high", "critical")
+    assert len(top["drivers_schedule"].split("; ")) == 3
+
+
+def test_score_as_of_uses_only_reports_up_to_that_date(cli_home: tuple[Path, Path]) -> None:
+    """--as-of scores the projects active then, at their last report before the date."""
+    home, tmp = cli_home
+    out_file = tmp / "ranked.csv"
+    _run(home, "score", "--as-of", "2020-06-30", "--out", str(out_file))
+    ranked = pd.read_csv(out_file, parse_dates=["as_of"])
+    assert len(ranked) > 0
+    assert (ranked["as_of"] <= pd.Timestamp("2020-06-30")).all()
+
+
+def test_explain_prints_every_contribution(cli_home: tuple[Path, Path]) -> None:
+    home, data = cli_home
+    pid = pd.read_csv(data / "projects.csv").query("status == 'active'")["project_id"].iloc[0]
+    text = _run(home, "explain", pid, "--json")
+    payload = json.loads(text[text.index("{") :])
+    schedule = payload["scores"]["schedule"]
+    assert schedule["probability"] is not None
+    assert len(schedule["contributions"]) > 20
+
+
+def test_bad_import_lists_problems_and_changes_nothing(
+    cli_home: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A bad snapshots file exits non-zero naming file, row and column; the store is unchanged."""
+    home, _ = cli_home
+    from risk_model.config import Settings
+    from risk_model.store import Store
+
+    store = Store(Settings(home=home).store_url)
+    before = (store.revision(), store.counts())
+    bad = tmp_path / "snapshots.csv"
+    bad.write_text(
+        "project_id,as_of,percent_complete\nP00001,2023-13-01,50\nP00001,2023-01-01,140\n"
+    )
+    result = runner.invoke(app, ["--home", str(home), "import", "--snapshots", str(bad)])
+    assert result.exit_code == 2
+    assert "snapshots.csv row 2, column as_of" in result.output
+    assert "row 3, column percent_complete" in result.output
+    assert (store.revision(), store.counts()) == before
+
+
+def test_every_command_has_help() -> None:
+    for command in ("demo", "simulate", "import", "train", "promote", "score", "explain", "serve"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0
+        assert "Usage" in result.output and len(result.output) > 200
+
+
+def test_dry_run_validates_without_writing(cli_home: tuple[Path, Path]) -> None:
+    home, data = cli_home
+    from risk_model.config import Settings
+    from risk_model.store import Store
+
+    store = Store(Settings(home=home).store_url)
+    before = store.revision()
+    output = _run(home, "import", "--dry-run", "--projects", str(data / "projects.csv"))
+    assert "valid" in output
+    assert store.revision() == before
