@@ -359,11 +359,11 @@ def test_too_many_reports_for_one_project_is_422(client: TestClient) -> None:
     assert r.status_code == 422 and "500" in r.text
 
 
-def test_non_json_body_is_422(client: TestClient) -> None:
-    r = client.post(
-        "/v1/score", content=b"\x00not json", headers={"content-type": "application/json"}
-    )
-    assert r.status_code == 422
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2", b"\x00not json"])
+def test_unparseable_bodies_are_client_errors(client: TestClient, raw: bytes) -> None:
+    """It answers bodies that are not JSON with 422 (FastAPI: 400 for undecodable bytes)."""
+    r = client.post("/v1/score", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == (400 if raw.startswith(b"\x00") else 422), r.text
 
 
 # -- imports ----------------------------------------------------------------------------------
@@ -466,8 +466,11 @@ def test_csv_import_over_http_appears_in_the_ranking(client: TestClient) -> None
     assert out["summary"]["projects_inserted"] == 1 and out["summary"]["snapshots_inserted"] == 2
     assert sorted(out["files"]) == ["projects.csv", "snapshots.csv"]
 
+    cache = client.app.state.portfolio_cache  # type: ignore[attr-defined]
+    before = cache.computations
     r = client.get("/v1/portfolio/risks", params={"portfolio": "HTTP", "target": "cost"})
     assert r.status_code == 200
+    assert cache.computations == before + 1  # the new revision invalidated the cached scores
     ranked = r.json()
     assert ranked["revision"] == revision + 1
     (item,) = ranked["items"]
@@ -479,6 +482,35 @@ def test_csv_import_over_http_appears_in_the_ranking(client: TestClient) -> None
         files={"projects": ("projects.csv", NEW_PROJECTS_CSV, "text/csv")},
     )
     assert again.status_code == 200 and again.json()["revision"] == revision + 1  # unchanged
+
+
+def test_xlsx_upload_is_read_like_the_cli(client: TestClient, tmp_path: Path) -> None:
+    """It validates an Excel workbook (dry run), naming problems by file, row and column."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["project_id", "start_date", "baseline_finish", "baseline_budget"])
+    ws.append(["API-XL-1", "2024-01-01", "2024-12-31", 5000])
+    ws.append(["API-XL-2", "2024-01-01", "2023-12-31", 5000])
+    path = tmp_path / "portfolio.xlsx"
+    wb.save(path)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    revision = _revision(client)
+    r = client.post(
+        "/v1/imports",
+        files={"projects": ("portfolio.xlsx", path.read_bytes(), xlsx)},
+        data={"dry_run": "true"},
+    )
+    assert r.status_code == 422, r.text
+    (problem,) = r.json()["problems"]
+    assert (problem["file"], problem["row"], problem["column"]) == (
+        "portfolio.xlsx",
+        3,
+        "baseline_finish",
+    )
+    assert _revision(client) == revision
 
 
 # -- no model ---------------------------------------------------------------------------------
