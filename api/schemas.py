@@ -241,6 +241,33 @@ class PortfolioItemOut(BaseModel):
 
 
 class PortfolioRisksOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=_examples(
+            {
+                "target": "schedule",
+                "revision": 12,
+                "model_versions": {"schedule": "3", "cost": "2"},
+                "total": 148,
+                "items": [
+                    {
+                        "rank": 1,
+                        "project_id": "P-0042",
+                        "name": "Riverside bridge refurbishment",
+                        "portfolio": "Infrastructure",
+                        "category": "Bridges",
+                        "as_of": "2024-09-30",
+                        "probability": 0.78,
+                        "band": "critical",
+                        "scores": {
+                            "schedule": TARGET_SCORE_EXAMPLE,
+                            "cost": {**TARGET_SCORE_EXAMPLE, "probability": 0.64, "band": "high"},
+                        },
+                    }
+                ],
+            }
+        )
+    )
+
     target: Target
     revision: int = Field(description="Store revision the scores were computed at.")
     model_versions: dict[Target, str]
@@ -368,12 +395,41 @@ class HealthOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=_examples(
+            {"ready": True, "models": {"schedule": "3", "cost": "2"}, "missing": {}},
+            {
+                "ready": False,
+                "models": {"schedule": "3"},
+                "missing": {"cost": "no champion model registered for pmo-risk-cost"},
+            },
+        )
+    )
+
     ready: bool
     models: dict[Target, str] = Field(description="Loaded champion version per target.")
     missing: dict[Target, str] = Field(description="Why a target has no model.")
 
 
 class ImportOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=_examples(
+            {
+                "dry_run": False,
+                "files": ["projects.csv", "snapshots.csv"],
+                "summary": {
+                    "projects_inserted": 1,
+                    "projects_updated": 0,
+                    "snapshots_inserted": 2,
+                    "snapshots_updated": 0,
+                    "unchanged": 0,
+                    "revision": 13,
+                },
+                "revision": 13,
+            }
+        )
+    )
+
     dry_run: bool
     files: list[str]
     summary: dict[str, Any] = Field(description="Rows read, inserted, updated, unchanged.")
@@ -389,5 +445,22 @@ class ProblemOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=_examples(
+            {
+                "detail": "1 problem found; nothing was changed",
+                "problems": [
+                    {
+                        "file": "snapshots.csv",
+                        "row": 7,
+                        "column": "percent_complete",
+                        "message": "percent_complete must be between 0 and 100",
+                        "value": "140",
+                    }
+                ],
+            }
+        )
+    )
+
     detail: str
     problems: list[ProblemOut] = []
