@@ -12,12 +12,11 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-import numpy as np
 import pandas as pd
 
 from api.schemas import (
@@ -44,7 +43,7 @@ from api.schemas import (
 from features.pipeline import build_features
 from features.sources import importer
 from features.sources.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
-from model_registry.registry import LoadedModel, ModelRegistry
+from model_registry.registry import CHAMPION, LoadedModel, ModelRegistry
 from risk_model.config import TARGETS, Settings, band_of
 from risk_model.exceptions import ModelNotAvailable, Problem, UnknownProject, ValidationFailed
 from risk_model.portfolio import portfolio_features, score_features
@@ -55,7 +54,6 @@ from risk_model.validation import validate_tables
 
 log = logging.getLogger(__name__)
 
-CHAMPION = "champion"
 SIGNALS: tuple[str, ...] = ("spi", "cpi", "spi_t", "forecast_slip", "forecast_cost_growth")
 UPLOAD_SUFFIXES: tuple[str, ...] = (*CSV_SUFFIXES, *EXCEL_SUFFIXES)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -136,9 +134,6 @@ class ModelState:
             names = ", ".join(t for t in TARGETS if t not in self.loaded)
             raise ModelNotAvailable(f"no champion model loaded for: {names}")
         return self.loaded
-
-    def classifiers(self) -> dict[str, Any]:
-        return {t: m.model for t, m in self.require().items()}
 
     def versions(self) -> dict[str, str]:
         return {t: m.version for t, m in self.loaded.items()}
@@ -678,32 +673,6 @@ def _save_uploads(uploads: Sequence[Upload], folder: Path) -> dict[str, Path]:
     return paths
 
 
-def _summary_dict(summary: Any) -> dict[str, Any]:
-    if is_dataclass(summary) and not isinstance(summary, type):
-        raw = asdict(summary)
-    elif hasattr(summary, "model_dump"):
-        raw = summary.model_dump()
-    elif isinstance(summary, Mapping):
-        raw = dict(summary)
-    else:
-        raw = dict(vars(summary))
-    return {str(k): _jsonable(v) for k, v in raw.items()}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return num(value)
-    if isinstance(value, int | str | bool) or value is None:
-        return value
-    return str(value)
-
-
 def import_uploads(store: Store, uploads: Sequence[Upload], *, dry_run: bool) -> ImportOut:
     """Validate (and unless ``dry_run``, import) uploaded files, as ``pmo-risk import`` does.
 
@@ -727,7 +696,7 @@ def import_uploads(store: Store, uploads: Sequence[Upload], *, dry_run: bool) ->
                 "snapshots_read": 0 if snapshots is None else len(snapshots),
             }
         else:
-            summary = _summary_dict(importer.import_files(store, projects_path, snapshots_path))
+            summary = asdict(importer.import_files(store, projects_path, snapshots_path))
     return ImportOut(
         dry_run=dry_run,
         files=[p.name for p in paths.values()],
