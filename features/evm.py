@@ -38,7 +38,9 @@ def evm_features(h: pd.DataFrame) -> pd.DataFrame:
     pc = g.ffill(np.where(np.isnan(raw_pc), safe_div(ev_row, bac) * 100.0, raw_pc))
     spi = safe_div(ev, pv)
     cpi = safe_div(ev, ac)
-    tcpi = safe_div(bac - ev, bac - ac)
+    # Once actual cost reaches the budget no efficiency can finish within it: TCPI's sign
+    # flips and it stops meaning anything, so it is missing rather than misleading.
+    tcpi = np.where(ac < bac, safe_div(bac - ev, bac - ac), np.nan)
     eac_cpi = safe_div(bac, cpi)
     eac_comp = ac + safe_div(bac - ev, cpi * spi)
     return pd.DataFrame(

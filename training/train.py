@@ -30,8 +30,23 @@ Progress = Callable[[str], None]
 #: Directions the model must respect (+1: risk never falls as the feature rises; -1: never
 #: rises). They encode what every PMO knows and make explanations consistent.
 MONOTONE: dict[str, dict[str, int]] = {
-    "schedule": {"spi_t": -1, "spi": -1, "forecast_slip": 1, "ieac_t_share": 1},
-    "cost": {"cpi": -1, "cpi_trend": -1, "forecast_cost_growth": 1, "eac_bac_cpi": 1},
+    "schedule": {
+        "spi_t": -1,
+        "spi": -1,
+        "forecast_slip": 1,
+        "forecast_slip_change": 1,
+        "forecast_slip_trend": 1,
+        "ieac_t_share": 1,
+    },
+    "cost": {
+        "cpi": -1,
+        "cpi_trend": -1,
+        "forecast_cost_growth": 1,
+        "forecast_cost_growth_trend": 1,
+        "eac_bac_cpi": 1,
+        "eac_bac_composite": 1,
+        "ac_share": 1,
+    },
 }
 
 

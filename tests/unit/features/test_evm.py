@@ -77,3 +77,28 @@ def test_bac_falls_back_to_first_reported_budget(tiny) -> None:
     assert a["eac_bac_cpi"].iloc[3] == pytest.approx(7 / 5)
     assert a["ac_share"].iloc[3] == pytest.approx(0.7)
     assert a["budget_growth"].isna().all()  # growth needs the baseline
+
+
+def test_tcpi_is_missing_once_actual_cost_reaches_the_budget() -> None:
+    """Past the budget TCPI would flip sign; it is NaN instead of a misleading number."""
+
+    projects = pd.DataFrame(
+        {
+            "project_id": ["A"],
+            "start_date": [pd.Timestamp("2020-01-01")],
+            "baseline_finish": [pd.Timestamp("2021-01-01")],
+            "baseline_budget": [100.0],
+        }
+    )
+    snapshots = pd.DataFrame(
+        {
+            "project_id": ["A", "A"],
+            "as_of": pd.to_datetime(["2020-06-01", "2020-09-01"]),
+            "planned_value": [50.0, 75.0],
+            "earned_value": [40.0, 60.0],
+            "actual_cost": [80.0, 120.0],
+        }
+    )
+    f = build_features(projects, snapshots)
+    assert f["tcpi"].iloc[0] == pytest.approx((100 - 40) / (100 - 80))
+    assert math.isnan(f["tcpi"].iloc[1])
