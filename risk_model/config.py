@@ -35,12 +35,15 @@ class Settings(BaseSettings):
     # Training
     # Regularised on purpose: portfolios hold hundreds of projects, and reports of one
     # project are strongly correlated, so deep trees overfit.
-    n_estimators: int = 200
+    # Chosen on three simulator seeds (not on any test period): see bench/model_quality.py.
+    n_estimators: int = 150
     learning_rate: float = 0.03
-    num_leaves: int = 7
-    min_child_samples: int = 60
+    num_leaves: int = 4
+    min_child_samples: int = 100
     colsample_bytree: float = 0.5
-    calibration: str = "isotonic"
+    # Sigmoid (Platt) beat isotonic on every metric on simulator seeds: isotonic steps put
+    # probabilities of exactly 0 and 1 on small calibration sets.
+    calibration: str = "sigmoid"
     random_state: int = 0
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     # Scoring

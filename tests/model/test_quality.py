@@ -14,7 +14,7 @@ from training.train import train_portfolio
 @pytest.fixture(scope="module")
 def fits(tmp_path_factory: pytest.TempPathFactory) -> dict:
     sim = simulate_portfolio(900, seed=3)
-    settings = Settings(home=Path(tmp_path_factory.mktemp("q")), n_estimators=200)
+    settings = Settings(home=Path(tmp_path_factory.mktemp("q")))
     return train_portfolio(sim.projects, sim.snapshots, settings, oracle=sim.oracle)
 
 
