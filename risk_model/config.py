@@ -27,8 +27,12 @@ class Settings(BaseSettings):
         default=None, description="MLflow tracking URI; default SQLite-backed store under home."
     )
     # Targets
-    schedule_threshold: float = Field(default=0.10, gt=0, description="Slip share of planned duration.")
-    cost_threshold: float = Field(default=0.10, gt=0, description="Cost growth share of baseline budget.")
+    schedule_threshold: float = Field(
+        default=0.10, gt=0, description="Slip share of planned duration."
+    )
+    cost_threshold: float = Field(
+        default=0.10, gt=0, description="Cost growth share of baseline budget."
+    )
     # Bands: probability cut points, ascending, for low < medium < high < critical.
     band_cuts: tuple[float, float, float] = (0.25, 0.5, 0.75)
     band_names: tuple[str, str, str, str] = ("low", "medium", "high", "critical")

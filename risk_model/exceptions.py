@@ -41,7 +41,9 @@ class ValidationFailed(PmoRiskError):
         n = len(problems)
         head = "\n".join(f"  - {p}" for p in problems[:50])
         more = f"\n  ... and {n - 50} more" if n > 50 else ""
-        super().__init__(f"{n} problem{'s' if n != 1 else ''} found; nothing was imported:\n{head}{more}")
+        super().__init__(
+            f"{n} problem{'s' if n != 1 else ''} found; nothing was imported:\n{head}{more}"
+        )
 
 
 class UnknownProject(PmoRiskError):

@@ -81,7 +81,7 @@ def _conform(df: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
     for col in columns:
         dtype = _DTYPES[col.kind]
         if col.name not in out.columns:
-            fill: Any = {"datetime64[ns]": pd.NaT, "float64": np.nan}.get(dtype, None)
+            fill: Any = {"datetime64[ns]": pd.NaT, "float64": np.nan}.get(dtype)
             out[col.name] = pd.Series([fill] * len(out), index=out.index, dtype=dtype)
         elif dtype == "datetime64[ns]":
             out[col.name] = pd.to_datetime(out[col.name]).astype("datetime64[ns]")

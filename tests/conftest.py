@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from risk_model.config import Settings
-
-SHARED_DATA = Path(os.environ.get("PMO_RISK_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
 
 
 def small_settings(home: Path, **overrides: object) -> Settings:
@@ -46,7 +43,10 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory, simulated: object) ->
     sim = simulated
     store.import_frames(sim.projects, sim.snapshots)  # type: ignore[attr-defined]
     fits = train_portfolio(
-        store.projects(), store.snapshots(), settings, oracle=sim.oracle  # type: ignore[attr-defined]
+        store.projects(),
+        store.snapshots(),
+        settings,
+        oracle=sim.oracle,  # type: ignore[attr-defined]
     )
     log_and_register(fits, ModelRegistry.from_settings(settings), promote=True)
     store.dispose()

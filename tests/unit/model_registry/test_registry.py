@@ -53,7 +53,11 @@ def test_load_by_alias_returns_a_working_model_with_its_metrics(registry: ModelR
     """The loaded champion predicts like the logged one and carries its run's metrics."""
     model, X = _model(5)
     run = registry.log_training(
-        target="cost", model=model, X_example=X, params={}, metrics={"m": 0.5},
+        target="cost",
+        model=model,
+        X_example=X,
+        params={},
+        metrics={"m": 0.5},
         feature_names=list(X.columns),
     )
     registry.register(run, "cost")
