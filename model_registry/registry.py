@@ -169,7 +169,7 @@ class ModelRegistry:
                 input_example=example,
                 serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
             )
-            mlflow.set_tag("model_uri", info.model_uri)
+            mlflow.set_tags({"model_uri": info.model_uri, "model_id": info.model_id or ""})
             return str(run.info.run_id)
 
     def register(self, run_id: str, target: str) -> str:
@@ -184,9 +184,15 @@ class ModelRegistry:
             client.create_registered_model(
                 name, description=f"pmo-risk: probability of {target} overrun"
             )
-        source = self._client.get_run(run_id).data.tags.get("model_uri", f"runs:/{run_id}/model")
+        tags = self._client.get_run(run_id).data.tags
+        model_id = tags.get("model_id") or None
         with _pinned(self.tracking_uri):
-            mv = mlflow.register_model(source, name)
+            source = (
+                mlflow.get_logged_model(model_id).artifact_location
+                if model_id
+                else f"runs:/{run_id}/model"
+            )
+        mv = client.create_model_version(name, source, run_id=run_id, model_id=model_id)
         version = str(mv.version)
         client.set_registered_model_alias(name, CHALLENGER, version)
         if self.version_for(target, CHAMPION) is None:

@@ -63,6 +63,15 @@ class ImportSummary:
             + self.snapshots_updated
         )
 
+    def __str__(self) -> str:
+        if not self.changed:
+            return f"nothing changed ({self.unchanged} rows already up to date)"
+        return (
+            f"projects: {self.projects_inserted} new, {self.projects_updated} updated; "
+            f"reports: {self.snapshots_inserted} new, {self.snapshots_updated} updated; "
+            f"{self.unchanged} unchanged; store revision {self.revision}"
+        )
+
 
 def _sql_type(col: Column) -> sa.types.TypeEngine[Any]:
     if col.kind == "id":

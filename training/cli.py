@@ -49,8 +49,20 @@ def _settings(ctx: typer.Context) -> Settings:
 
 
 @app.callback()
-def _main(ctx: typer.Context, home: HomeOpt = None) -> None:
+def _main(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show MLflow's logs.")] = False,
+) -> None:
     """Predictive project risk for PMOs."""
+    import logging
+    import os
+
+    if not verbose:
+        # MLflow sets its loggers' level when it is first imported, from this variable.
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+        for name in ("mlflow", "alembic"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     ctx.obj = Settings(home=home) if home is not None else Settings()
 
 

@@ -225,3 +225,13 @@ def test_bulk_import_and_read_are_fast(store: Store) -> None:
     assert summary.snapshots_inserted == n * k and again.unchanged == n + n * k
     assert len(read) == n * k
     assert elapsed < 15  # a shared 2-core machine; typically about 1 s
+
+
+def test_import_summary_reads_as_a_sentence() -> None:
+    """The summary printed after an import says what changed in words."""
+    from risk_model.store import ImportSummary
+
+    assert str(ImportSummary(projects_inserted=2, snapshots_inserted=5, revision=1)) == (
+        "projects: 2 new, 0 updated; reports: 5 new, 0 updated; 0 unchanged; store revision 1"
+    )
+    assert str(ImportSummary(unchanged=7)) == "nothing changed (7 rows already up to date)"
