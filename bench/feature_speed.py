@@ -1,6 +1,6 @@
 """Benchmark ``features.pipeline.build_features`` on a synthetic 1,000,000-row history.
 
-Run: ``python bench/features.py [--projects 40000] [--reports 25]``. Prints one JSON object
+Run: ``python bench/feature_speed.py [--projects 40000] [--reports 25]``. Prints one JSON object
 with the rows, the seconds taken, the 30 s limit, and a same-run baseline (a plain
 groupby-cumsum over the same frame) so the ratio is comparable across machines.
 """
@@ -8,14 +8,13 @@ groupby-cumsum over the same frame) so the ratio is comparable across machines.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from features.pipeline import build_features
 
 LIMIT_SECONDS = 30.0
 
@@ -107,10 +106,6 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=40_000)
     parser.add_argument("--reports", type=int, default=25)
     args = parser.parse_args()
-    # This file is named features.py: keep its own folder from shadowing the package.
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
-    build_features = importlib.import_module("features.pipeline").build_features
     projects, snapshots = synthetic_history(args.projects, args.reports)
 
     baseline_seconds = min(_baseline_seconds(snapshots) for _ in range(3))

@@ -1,6 +1,6 @@
 """Time ``simulate_portfolio`` on a large portfolio and print one JSON line.
 
-``python bench/simulate.py --projects 100000``: seconds, the 60 s limit, a trivial numpy
+``python bench/simulate_speed.py --projects 100000``: seconds, the 60 s limit, a trivial numpy
 baseline (an equal-size random matrix) timed in the same run, and overrun rates by category.
 """
 
