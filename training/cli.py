@@ -109,6 +109,29 @@ def _registry(settings: Settings) -> Any:
     return ModelRegistry.from_settings(settings)
 
 
+def _simulate(settings: Settings, projects: int, seed: int) -> Any:
+    from training.simulate import simulate_portfolio
+
+    with console.status(f"simulating {projects} projects"):
+        return simulate_portfolio(
+            projects,
+            seed=seed,
+            schedule_threshold=settings.schedule_threshold,
+            cost_threshold=settings.cost_threshold,
+        )
+
+
+def _write_portfolio(sim: Any, folder: Path, *, oracle: bool) -> tuple[Path, Path]:
+    """projects.csv and snapshots.csv (and oracle.csv) of a simulated portfolio in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = (folder / "projects.csv", folder / "snapshots.csv")
+    sim.projects.to_csv(paths[0], index=False, date_format="%Y-%m-%d")
+    sim.snapshots.to_csv(paths[1], index=False, date_format="%Y-%m-%d")
+    if oracle:
+        sim.oracle.to_csv(folder / "oracle.csv", index=False, date_format="%Y-%m-%d")
+    return paths
+
+
 # --------------------------------------------------------------------------------- simulate
 @app.command()
 def simulate(
@@ -122,20 +145,8 @@ def simulate(
     oracle.csv holds each report's true overrun probability under the simulator: for
     evaluation only (pass it to `train --oracle`), never a feature.
     """
-    from training.simulate import simulate_portfolio
-
-    settings: Settings = ctx.obj
-    with console.status(f"simulating {projects} projects"):
-        sim = simulate_portfolio(
-            projects,
-            seed=seed,
-            schedule_threshold=settings.schedule_threshold,
-            cost_threshold=settings.cost_threshold,
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sim.projects.to_csv(out_dir / "projects.csv", index=False, date_format="%Y-%m-%d")
-    sim.snapshots.to_csv(out_dir / "snapshots.csv", index=False, date_format="%Y-%m-%d")
-    sim.oracle.to_csv(out_dir / "oracle.csv", index=False, date_format="%Y-%m-%d")
+    sim = _simulate(ctx.obj, projects, seed)
+    _write_portfolio(sim, out_dir, oracle=True)
     console.print(
         f"wrote {len(sim.projects)} projects and {len(sim.snapshots)} reports to {out_dir}"
     )
@@ -462,22 +473,13 @@ def demo(
 
     from features.sources.importer import import_files
     from risk_model.portfolio import score_portfolio
-    from training.simulate import simulate_portfolio
 
     settings = _settings(ctx)
     console.print(f"[bold]pmo-risk demo[/bold]: data directory {settings.home}")
     try:
-        with console.status(f"simulating {projects} projects"):
-            sim = simulate_portfolio(
-                projects,
-                seed=seed,
-                schedule_threshold=settings.schedule_threshold,
-                cost_threshold=settings.cost_threshold,
-            )
+        sim = _simulate(settings, projects, seed)
         with tempfile.TemporaryDirectory() as tmp, console.status("importing"):
-            p_path, s_path = Path(tmp) / "projects.csv", Path(tmp) / "snapshots.csv"
-            sim.projects.to_csv(p_path, index=False, date_format="%Y-%m-%d")
-            sim.snapshots.to_csv(s_path, index=False, date_format="%Y-%m-%d")
+            p_path, s_path = _write_portfolio(sim, Path(tmp), oracle=False)
             summary = import_files(_store(settings), p_path, s_path)
         console.print(f"imported: {summary}")
         result = _train(settings, sim.oracle, promote=True)
