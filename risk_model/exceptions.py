@@ -58,3 +58,7 @@ class ModelNotAvailable(PmoRiskError):
 
 class InsufficientData(PmoRiskError):
     """Too little data to do what was asked (e.g. train with no finished projects)."""
+
+
+class SourceUnavailable(PmoRiskError):
+    """A public data set could not be downloaded and there is no cached copy (issue 3)."""
