@@ -237,6 +237,9 @@ class PortfolioItemOut(BaseModel):
     as_of: date | None
     probability: float | None = Field(description="The ranked target's probability.")
     band: str | None = Field(description="The ranked target's band.")
+    previous_probability: float | None = Field(
+        default=None, description="The ranked target's probability at the previous report."
+    )
     scores: dict[Target, TargetScoreOut]
 
 

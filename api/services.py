@@ -46,8 +46,9 @@ from features.sources.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from model_registry.registry import CHAMPION, LoadedModel, ModelRegistry
 from risk_model.config import TARGETS, Settings, band_of
 from risk_model.exceptions import ModelNotAvailable, Problem, UnknownProject, ValidationFailed
-from risk_model.portfolio import portfolio_features, score_features
+from risk_model.portfolio import refresh_scores, score_features
 from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS
+from risk_model.score_store import ScoreState, ScoreStore, StoredScore
 from risk_model.scoring import ProjectScore, TargetScore, latest_rows
 from risk_model.store import Store
 from risk_model.validation import validate_tables
@@ -365,6 +366,8 @@ class PortfolioEntry:
     category: str | None
     as_of: date | None
     scores: dict[str, TargetScoreOut]
+    previous: dict[str, float | None] = field(default_factory=dict)
+    """Probability per target at the project's previous report (None when it has none)."""
 
     def probability(self, target: str) -> float | None:
         s = self.scores.get(target)
@@ -378,37 +381,86 @@ class PortfolioScores:
     revision: int
     versions: tuple[tuple[str, str], ...]
     entries: tuple[PortfolioEntry, ...]
+    key: tuple[int, tuple[tuple[str, str], ...]] | None = None
+    """(store revision, loaded model versions) it was computed for, when not (revision,
+    versions): stored scores of older models serve until the background rescoring ends."""
+
+
+def _stored_out(score: StoredScore) -> TargetScoreOut:
+    p = num(score.probability)
+    return TargetScoreOut(
+        probability=p,
+        band=score.band if p is not None else None,
+        drivers=[
+            DriverOut(
+                feature=d.feature,
+                value=scalar(d.value),
+                contribution=num(d.contribution),
+                points=num(d.points),
+                text=d.text,
+            )
+            for d in score.drivers
+        ],
+        reason=score.reason,
+        model_version=score.model_version,
+    )
+
+
+def refresh_stored_scores(store: Store, models: ModelState, settings: Settings) -> ScoreState:
+    """Recompute and store every project's scores with the loaded champions (issue 6)."""
+    scores = ScoreStore(store).init()
+    return refresh_scores(store, scores, models.require(), settings)
+
+
+def stored_state(store: Store, models: ModelState, settings: Settings) -> ScoreState:
+    """The stored scores' state, recomputed first when they do not describe the store's data.
+
+    Scores made by older model versions are kept (a swap rescores them in the background).
+    """
+    state = ScoreStore(store).state()
+    if state is None or state.revision != int(store.revision()):
+        state = refresh_stored_scores(store, models, settings)
+    return state
 
 
 def compute_portfolio(
     store: Store, models: ModelState, settings: Settings, revision: int
 ) -> PortfolioScores:
-    """Score every active project of the store at its latest report, with drivers.
+    """Every active project at its latest report, from the stored scores.
 
-    Uses ``risk_model.portfolio`` so the API ranks exactly as the CLI does.
+    The stored scores are recomputed first when they are older than the store's data
+    (``risk_model.portfolio.refresh_scores``, the same scoring the CLI uses).
     """
-    versions = models.versions()
-    projects, features = portfolio_features(store)
-    rows = latest_rows(features) if not features.empty else features
-    scores = {str(s.project_id): s for s in _score(models, rows, settings, explain=True)}
+    models.require()
+    state = stored_state(store, models, settings)
+    latest = ScoreStore(store).latest()
+    projects = store.projects()
     entries: list[PortfolioEntry] = []
-    for rec in projects.to_dict("records"):
-        pid = str(rec["project_id"])
-        ps = scores.get(pid)
-        if ps is None:
-            continue
-        out = _project_score_out(ps, versions)
-        entries.append(
-            PortfolioEntry(
-                project_id=pid,
-                name=text(rec.get("name")),
-                portfolio=text(rec.get("portfolio")),
-                category=text(rec.get("category")),
-                as_of=out.as_of,
-                scores={str(t): v for t, v in out.scores.items()},
+    if len(projects):
+        active = projects.loc[(projects["status"].fillna("active") == "active").to_numpy()]
+        for rec in active[["project_id", "name", "portfolio", "category"]].to_dict("records"):
+            pid = str(rec["project_id"])
+            stored = latest.get(pid)
+            if not stored:
+                continue
+            first = next(iter(stored.values()))
+            entries.append(
+                PortfolioEntry(
+                    project_id=pid,
+                    name=text(rec.get("name")),
+                    portfolio=text(rec.get("portfolio")),
+                    category=text(rec.get("category")),
+                    as_of=first.as_of,
+                    scores={t: _stored_out(v) for t, v in stored.items()},
+                    previous={t: num(v.previous_probability) for t, v in stored.items()},
+                )
             )
-        )
-    return PortfolioScores(revision, models.cache_key(), tuple(entries))
+    return PortfolioScores(
+        state.revision,
+        tuple(sorted(state.versions.items())),
+        tuple(entries),
+        key=(revision, models.cache_key()),
+    )
 
 
 class PortfolioCache:
@@ -424,9 +476,14 @@ class PortfolioCache:
 
     def _fresh(self, revision: int, models: ModelState) -> PortfolioScores | None:
         v = self._value
-        if v is not None and v.revision == revision and v.versions == models.cache_key():
+        if v is not None and (v.key or (v.revision, v.versions)) == (revision, models.cache_key()):
             return v
         return None
+
+    def invalidate(self) -> None:
+        """Forget the cached value (stored scores were rewritten)."""
+        with self._lock:
+            self._value = None
 
     def get(self, store: Store, models: ModelState, settings: Settings) -> PortfolioScores:
         models.require()
@@ -494,6 +551,7 @@ def portfolio_risks(
             as_of=e.as_of,
             probability=e.probability(target),
             band=e.scores[target].band,
+            previous_probability=e.previous.get(target),
             scores=cast(Any, e.scores),
         )
         for rank, e in enumerate(chosen[:limit], start=1)
@@ -560,35 +618,57 @@ def _contributions(score: TargetScore, row: Mapping[Any, Any]) -> list[Contribut
     return out
 
 
+def _risk_point(as_of: date, probs: Mapping[str, float | None], settings: Settings) -> RiskPointOut:
+    return RiskPointOut(
+        as_of=as_of,
+        probabilities=cast(Any, dict(probs)),
+        bands=cast(
+            Any, {t: band_of(p, settings) if p is not None else None for t, p in probs.items()}
+        ),
+    )
+
+
+def _stored_project(store: Store, project_id: str, revision: int) -> list[StoredScore] | None:
+    """The project's stored scores when they describe the store's current data, else None."""
+    scores = ScoreStore(store)
+    state = scores.state()
+    if state is None or state.revision != revision:
+        return None
+    rows = scores.history(project_id)
+    return rows if rows else None
+
+
+def project_score_history(store: Store, project_id: str, settings: Settings) -> list[RiskPointOut]:
+    """The stored probability per target at each of a project's reports (for pages).
+
+    Empty when nothing is stored for the project yet; ``UnknownProject`` when it does not exist.
+    """
+    if store.projects(project_ids=[project_id]).empty:
+        raise UnknownProject(project_id)
+    by_date: dict[date, dict[str, float | None]] = {}
+    for s in ScoreStore(store).history(project_id):
+        if s.as_of is not None:
+            by_date.setdefault(s.as_of, {})[s.target] = num(s.probability)
+    return [_risk_point(d, probs, settings) for d, probs in sorted(by_date.items())]
+
+
 def project_detail(
     store: Store, models: ModelState, settings: Settings, project_id: str
 ) -> ProjectDetailOut:
-    """A project, its reports, key signals and model probability at each report, explained."""
+    """A project, its reports, key signals and model probability at each report, explained.
+
+    Probabilities and explanations come from the stored scores when they are current (same
+    store revision), else they are computed here.
+    """
+    revision = int(store.revision())
     projects = store.projects(project_ids=[project_id])
     if projects.empty:
         raise UnknownProject(project_id)
     models.require()
     snapshots = store.snapshots(project_ids=[project_id])
     features = build_features(projects, snapshots).reset_index(drop=True)
-    versions = models.versions()
-
-    history = _score(models, features, settings, explain=False)
-    risk_history = []
-    for ps in history:
-        as_of = day(ps.as_of)
-        if as_of is None:
-            continue
-        probs = {t: num(s.probability) for t, s in ps.scores.items()}
-        risk_history.append(
-            RiskPointOut(
-                as_of=as_of,
-                probabilities=cast(Any, probs),
-                bands=cast(
-                    Any,
-                    {t: band_of(p, settings) if p is not None else None for t, p in probs.items()},
-                ),
-            )
-        )
+    last = features.tail(1).reset_index(drop=True)
+    row = last.iloc[0].to_dict() if len(last) else {}
     signals = [
         SignalPointOut(
             as_of=a,
@@ -597,15 +677,66 @@ def project_detail(
         for rec in features.to_dict("records")
         if (a := day(rec.get("as_of"))) is not None
     ]
+    stored = _stored_project(store, project_id, revision)
+    if stored is not None:
+        risk_history, latest = _stored_detail(stored, row, settings)
+    else:
+        risk_history, latest = _live_detail(models, features, last, row, settings)
+    rec = projects.iloc[0].to_dict()
+    return ProjectDetailOut(
+        project=_project_out(rec),
+        snapshots=[_snapshot_out(r) for r in snapshots.to_dict("records")],
+        signals=signals,
+        risk_history=risk_history,
+        latest=latest,
+    )
 
-    last = features.tail(1).reset_index(drop=True)
+
+def _stored_detail(
+    stored: Sequence[StoredScore], row: Mapping[Any, Any], settings: Settings
+) -> tuple[list[RiskPointOut], LatestOut]:
+    by_date: dict[date, dict[str, float | None]] = {}
+    latest_scores: dict[str, TargetExplanationOut] = {}
+    latest_as_of: date | None = None
+    for s in stored:
+        if s.as_of is not None:
+            by_date.setdefault(s.as_of, {})[s.target] = num(s.probability)
+        if s.latest:
+            latest_as_of = s.as_of
+            contributions = [
+                ContributionOut(feature=f, value=scalar(row.get(f)), contribution=c)
+                for f, v in (s.contributions or {}).items()
+                if (c := num(v)) is not None
+            ]
+            contributions.sort(key=lambda c: -abs(c.contribution))
+            latest_scores[s.target] = TargetExplanationOut(
+                **_stored_out(s).model_dump(),
+                base_value=num(s.base_value),
+                contributions=contributions,
+            )
+    history = [_risk_point(d, probs, settings) for d, probs in sorted(by_date.items())]
+    return history, LatestOut(as_of=latest_as_of, scores=cast(Any, latest_scores))
+
+
+def _live_detail(
+    models: ModelState,
+    features: pd.DataFrame,
+    last: pd.DataFrame,
+    row: Mapping[Any, Any],
+    settings: Settings,
+) -> tuple[list[RiskPointOut], LatestOut]:
+    versions = models.versions()
+    risk_history = [
+        _risk_point(as_of, {t: num(s.probability) for t, s in ps.scores.items()}, settings)
+        for ps in _score(models, features, settings, explain=False)
+        if (as_of := day(ps.as_of)) is not None
+    ]
     latest_scores: dict[str, TargetExplanationOut] = {}
     latest_as_of: date | None = None
     explained = _score(models, last, settings, explain=True, full=True)
     if explained:
         ps = explained[0]
         latest_as_of = day(ps.as_of)
-        row = last.iloc[0].to_dict() if len(last) else {}
         for t, s in ps.scores.items():
             base = _target_out(s, versions.get(t))
             latest_scores[t] = TargetExplanationOut(
@@ -613,15 +744,7 @@ def project_detail(
                 base_value=num(getattr(s, "base_value", None)),
                 contributions=_contributions(s, row),
             )
-
-    rec = projects.iloc[0].to_dict()
-    return ProjectDetailOut(
-        project=_project_out(rec),
-        snapshots=[_snapshot_out(r) for r in snapshots.to_dict("records")],
-        signals=signals,
-        risk_history=risk_history,
-        latest=LatestOut(as_of=latest_as_of, scores=cast(Any, latest_scores)),
-    )
+    return risk_history, LatestOut(as_of=latest_as_of, scores=cast(Any, latest_scores))
 
 
 # -- POST /v1/imports ------------------------------------------------------------------------
@@ -703,3 +826,22 @@ def import_uploads(store: Store, uploads: Sequence[Upload], *, dry_run: bool) ->
         summary=summary,
         revision=int(store.revision()),
     )
+
+
+def rescore_after_import(
+    store: Store, models: ModelState, settings: Settings, out: ImportOut
+) -> None:
+    """Recompute the stored scores after an import that changed the store (models loaded).
+
+    A failure is logged, never raised: the import itself has succeeded, and readers recompute
+    scores that are older than the store's revision.
+    """
+    if out.dry_run or not models.ready:
+        return
+    state = ScoreStore(store).state()
+    if state is not None and state.revision == out.revision:
+        return
+    try:
+        refresh_stored_scores(store, models, settings)
+    except Exception:
+        log.exception("could not rescore the portfolio after import (revision %s)", out.revision)

@@ -14,6 +14,7 @@ import pandas as pd
 from features.pipeline import build_features, insufficient_reason
 from features.registry import describe_driver
 from risk_model.config import Settings
+from risk_model.score_store import ScoreState, ScoreStore
 from risk_model.scoring import ProjectScore, latest_rows, score_rows
 from risk_model.store import Store
 
@@ -86,3 +87,27 @@ def score_portfolio(
     if features.empty:
         return []
     return score_features(features, models, settings, explain=explain)
+
+
+def refresh_scores(
+    store: Store,
+    scores: ScoreStore,
+    models: Mapping[str, Any],
+    settings: Settings,
+) -> ScoreState:
+    """Score every project of the store at every report and store it all (issue 6).
+
+    History rows without explanation, each project's latest report with drivers and every
+    contribution; ``models`` maps target -> ``LoadedModel``. The revision is read before the
+    data, so an import landing meanwhile leaves the stored scores visibly older than the store.
+    """
+    revision = int(store.revision())
+    projects = store.projects()
+    snapshots = store.snapshots(project_ids=None)
+    versions = {t: str(m.version) for t, m in models.items()}
+    if projects.empty:
+        return scores.replace([], [], revision=revision, versions=versions)
+    features = build_features(projects, snapshots)
+    history = score_features(features, models, settings, explain=False, latest_only=False)
+    latest = score_features(features, models, settings, explain=True, full=True)
+    return scores.replace(history, latest, revision=revision, versions=versions)

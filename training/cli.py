@@ -17,6 +17,8 @@ from rich.table import Table
 
 from risk_model.config import TARGETS, Settings
 from risk_model.exceptions import PmoRiskError, ValidationFailed
+from training import cli_scores
+from training.cli_scores import refresh_stored_scores
 
 app = typer.Typer(
     name="pmo-risk",
@@ -189,6 +191,8 @@ def import_(
     except PmoRiskError as exc:
         _fail(exc)
     console.print(f"[green]imported[/green] into {settings.store_url}: {summary}")
+    if summary.changed:
+        refresh_stored_scores(settings)
 
 
 # ------------------------------------------------------------------------------------ train
@@ -206,6 +210,7 @@ def _train(settings: Settings, oracle: pd.DataFrame | None, promote: bool) -> di
     for target, fit in fits.items():
         out.print(f"\n[bold]{target} overrun model[/bold] (version {versions[target]}), test set:")
         out.print(fit.table, highlight=False)
+    refresh_stored_scores(settings, quiet=True)
     return {"fits": fits, "versions": versions}
 
 
@@ -264,6 +269,7 @@ def promote(
         for t in targets:
             v = registry.promote(t, version)
             console.print(f"{registry.model_name(t)}: champion -> version {v}")
+        refresh_stored_scores(settings)
     except (PmoRiskError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from None
@@ -492,6 +498,9 @@ def demo(
     console.print(f"champion versions: {versions}; runs and plots in {settings.mlflow_uri}")
     if serve_api:
         serve(ctx, None, None)
+
+
+cli_scores.register(app)
 
 
 def main() -> None:

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from api.deps import StoreDep
+from api.deps import ModelsDep, SettingsDep, StoreDep
 from api.errors import responses
 from api.schemas import ImportOut
-from api.services import Upload, import_uploads
+from api.services import Upload, import_uploads, rescore_after_import
 
 router = APIRouter(prefix="/v1", tags=["imports"])
 
@@ -21,12 +21,15 @@ router = APIRouter(prefix="/v1", tags=["imports"])
         "Same validation as `pmo-risk import`: every problem is listed with its file, row "
         "(as the spreadsheet shows it) and column, and nothing is changed. A good import is "
         "applied in one transaction (upsert) and returns the summary and the new store "
-        "revision. With `dry_run` the files are only validated."
+        "revision. With `dry_run` the files are only validated. The stored scores of the "
+        "portfolio are recomputed before the answer (when the models are loaded)."
     ),
     responses=responses(422),
 )
 def create_import(
     store: StoreDep,
+    models: ModelsDep,
+    settings: SettingsDep,
     projects: Annotated[UploadFile | None, File(description="projects.csv / .xlsx")] = None,
     snapshots: Annotated[UploadFile | None, File(description="snapshots.csv / .xlsx")] = None,
     dry_run: Annotated[bool, Form(description="Validate only; change nothing.")] = False,
@@ -36,4 +39,6 @@ def create_import(
         for field, up in (("projects", projects), ("snapshots", snapshots))
         if up is not None
     ]
-    return import_uploads(store, uploads, dry_run=dry_run)
+    out = import_uploads(store, uploads, dry_run=dry_run)
+    rescore_after_import(store, models, settings, out)
+    return out

@@ -42,18 +42,31 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_train_registers_champions_then_promote_moves_them(cli_home: tuple[Path, Path]) -> None:
     """The first training makes champions; a retrain makes challengers; promote moves them."""
     home, _ = cli_home
+    from model_registry.registry import ModelRegistry
+    from risk_model.config import Settings
+    from risk_model.score_store import ScoreStore
+    from risk_model.store import Store
+
+    store = Store(Settings(home=home).store_url)
+    first = ScoreStore(store).state()  # import, then the first train, stored the scores
+    assert first is not None and first.versions == {"schedule": "1", "cost": "1"}
+    assert first.revision == store.revision() and first.rows > 0
     listing = _run(home, "models")
     assert "pmo-risk-schedule" in listing and "champion" in listing
     _run(home, "train", "--schedule-threshold", "0.2")
     listing = _run(home, "models")
     assert "challenger" in listing
+    assert ScoreStore(store).state() == first  # champions unchanged: scores left as they were
     _run(home, "promote", "--target", "schedule")
-    from model_registry.registry import ModelRegistry
-    from risk_model.config import Settings
 
     reg = ModelRegistry.from_settings(Settings(home=home))
     assert reg.version_for("schedule", "champion") == "2"
     assert reg.version_for("cost", "champion") == "1"
+    after = ScoreStore(store).state()
+    assert after is not None and after.versions == {"schedule": "2", "cost": "1"}
+    latest = ScoreStore(store).latest()
+    assert {s["schedule"].model_version for s in latest.values()} == {"2"}
+    assert "stored" in _run(home, "rescore")
 
 
 def test_score_ranks_active_projects_with_probabilities_bands_and_drivers(
@@ -114,7 +127,17 @@ def test_bad_import_lists_problems_and_changes_nothing(
 
 
 def test_every_command_has_help() -> None:
-    for command in ("demo", "simulate", "import", "train", "promote", "score", "explain", "serve"):
+    for command in (
+        "demo",
+        "simulate",
+        "import",
+        "train",
+        "promote",
+        "score",
+        "explain",
+        "serve",
+        "rescore",
+    ):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0
         assert "Usage" in result.output and len(result.output) > 200

@@ -1,0 +1,346 @@
+"""Stored scores: every project's risk at every report, kept in the store's database.
+
+One row per (project_id, as_of, target) with the model version that made it, the calibrated
+probability, band, reason (when it could not be scored) and, for each project's latest report,
+the drivers and every feature's contribution (JSON). A ``score_meta`` row records the store
+revision and the model versions of the last full computation, so readers can tell whether
+the stored scores describe the current data (same revision) and the current models.
+
+``replace`` swaps the whole table in one transaction: readers (SQLite WAL, PostgreSQL MVCC)
+see either the old scores or the new ones, never a mix. Nothing connects until a method is
+called; the tables live beside the store's (``ScoreStore(store)`` shares its engine).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from risk_model.explain import Driver
+from risk_model.scoring import ProjectScore, TargetScore
+from risk_model.store import Store
+
+__all__ = ["ScoreState", "ScoreStore", "StoredScore"]
+
+_STATE = "state"
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class StoredScore:
+    """One target's stored score of one project at one report."""
+
+    project_id: str
+    as_of: date | None
+    target: str
+    model_version: str | None
+    probability: float | None
+    band: str | None
+    reason: str | None
+    latest: bool
+    base_value: float | None = None
+    drivers: list[Driver] = field(default_factory=list)
+    contributions: dict[str, float] | None = None
+    computed_at: datetime | None = None
+    previous_probability: float | None = None
+    """On a latest row: the probability at the project's previous report (None if none)."""
+
+
+@dataclass(frozen=True)
+class ScoreState:
+    """What the stored scores describe: the store revision and model versions they came from."""
+
+    revision: int
+    versions: dict[str, str]
+    computed_at: datetime
+    rows: int
+
+    def matches(self, revision: int, versions: Mapping[str, str]) -> bool:
+        return self.revision == revision and self.versions == dict(versions)
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _json_value(value: Any) -> Any:
+    """A driver's feature value as JSON: finite number, string, or None."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return _finite(value) if not isinstance(value, str) else value
+
+
+def _drivers_json(drivers: Sequence[Driver]) -> str | None:
+    if not drivers:
+        return None
+    return json.dumps(
+        [
+            {
+                "feature": d.feature,
+                "value": _json_value(d.value),
+                "contribution": _finite(d.contribution),
+                "points": _finite(d.points),
+                "text": d.text,
+            }
+            for d in drivers
+        ]
+    )
+
+
+def _drivers_of(text: str | None) -> list[Driver]:
+    if not text:
+        return []
+    return [
+        Driver(
+            feature=d["feature"],
+            value=d["value"],
+            contribution=float("nan") if d["contribution"] is None else d["contribution"],
+            points=float("nan") if d["points"] is None else d["points"],
+            text=d["text"],
+        )
+        for d in json.loads(text)
+    ]
+
+
+def _contributions_json(contributions: Mapping[str, float] | None) -> str | None:
+    if contributions is None:
+        return None
+    return json.dumps({k: v for k, c in contributions.items() if (v := _finite(c)) is not None})
+
+
+def _day(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None
+
+
+def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table]:
+    md = sa.MetaData()
+    scores = sa.Table(
+        "scores",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("project_id", sa.String(255), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=True),
+        sa.Column("target", sa.String(32), nullable=False),
+        sa.Column("model_version", sa.String(64), nullable=True),
+        sa.Column("probability", sa.Double(), nullable=True),
+        sa.Column("band", sa.String(32), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("is_latest", sa.Boolean(), nullable=False, default=False),
+        sa.Column("base_value", sa.Double(), nullable=True),
+        sa.Column("drivers", sa.Text(), nullable=True),
+        sa.Column("contributions", sa.Text(), nullable=True),
+        sa.Column("previous_probability", sa.Double(), nullable=True),
+        sa.Column("computed_at", sa.DateTime(), nullable=False),
+    )
+    sa.Index("ix_scores_project", scores.c.project_id, scores.c.as_of, scores.c.target)
+    sa.Index("ix_scores_latest", scores.c.is_latest)
+    meta = sa.Table(
+        "score_meta",
+        md,
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("revision", sa.Integer, nullable=False),
+        sa.Column("versions", sa.Text(), nullable=False),
+        sa.Column("rows", sa.Integer, nullable=False),
+        sa.Column("computed_at", sa.DateTime(), nullable=False),
+    )
+    return md, scores, meta
+
+
+def _rows(scores: Iterable[ProjectScore], latest: bool, now: datetime) -> Iterable[dict[str, Any]]:
+    for ps in scores:
+        as_of = _day(ps.as_of)
+        for target, ts in ps.scores.items():
+            yield _row(ps.project_id, as_of, target, ts, latest, now)
+
+
+def _row(
+    project_id: str, as_of: date | None, target: str, ts: TargetScore, latest: bool, now: datetime
+) -> dict[str, Any]:
+    p = _finite(ts.probability)
+    return {
+        "project_id": str(project_id),
+        "as_of": as_of,
+        "target": target,
+        "model_version": ts.model_version,
+        "probability": p,
+        "band": ts.band if p is not None else None,
+        "reason": ts.reason,
+        "is_latest": latest,
+        "base_value": _finite(ts.base_value) if latest else None,
+        "drivers": _drivers_json(ts.drivers) if latest else None,
+        "contributions": _contributions_json(ts.contributions) if latest else None,
+        "previous_probability": None,
+        "computed_at": now,
+    }
+
+
+def _previous(
+    history: Sequence[ProjectScore], latest_keys: set[tuple[str, date | None]]
+) -> dict[tuple[str, date | None, str], float | None]:
+    """(project_id, latest as_of, target) -> probability at the report before the latest."""
+    by_project: dict[str, list[ProjectScore]] = {}
+    for ps in history:
+        by_project.setdefault(str(ps.project_id), []).append(ps)
+    out: dict[tuple[str, date | None, str], float | None] = {}
+    for pid, rows in by_project.items():
+        dated = sorted(
+            (r for r in rows if _day(r.as_of) is not None), key=lambda r: _day(r.as_of) or date.min
+        )
+        for i, r in enumerate(dated):
+            key = (pid, _day(r.as_of))
+            if key in latest_keys and i > 0:
+                for target, ts in dated[i - 1].scores.items():
+                    out[(pid, key[1], target)] = _finite(ts.probability)
+    return out
+
+
+class ScoreStore:
+    """The ``scores`` table of a store (see module docstring)."""
+
+    def __init__(self, store: Store | Engine) -> None:
+        self._store = store if isinstance(store, Store) else None
+        self._engine = store if isinstance(store, Engine) else None
+        self._md, self._scores, self._meta = _tables()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            assert self._store is not None
+            self._engine = self._store.engine
+        return self._engine
+
+    def init(self) -> ScoreStore:
+        """Create the tables when missing (idempotent)."""
+        with self.engine.begin() as conn:
+            self._md.create_all(conn, checkfirst=True)
+        return self
+
+    # -- write --------------------------------------------------------------------------------
+    def replace(
+        self,
+        history: Sequence[ProjectScore],
+        latest: Sequence[ProjectScore],
+        *,
+        revision: int,
+        versions: Mapping[str, str],
+    ) -> ScoreState:
+        """Replace every stored score in one transaction.
+
+        ``history`` holds scores at every report (no explanation needed); ``latest`` each
+        project's latest report with drivers and contributions: it replaces the history row
+        of the same (project_id, as_of).
+        """
+        now = datetime.now(UTC).replace(tzinfo=None)
+        latest_keys = {(str(ps.project_id), _day(ps.as_of)) for ps in latest}
+        rows = [
+            r
+            for r in _rows(history, False, now)
+            if (r["project_id"], r["as_of"]) not in latest_keys
+        ]
+        previous = _previous(history, latest_keys)
+        for r in _rows(latest, True, now):
+            r["previous_probability"] = previous.get((r["project_id"], r["as_of"], r["target"]))
+            rows.append(r)
+        state = ScoreState(int(revision), dict(versions), now, len(rows))
+        with self.engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            conn.execute(sa.delete(self._scores))
+            for start in range(0, len(rows), 20_000):
+                conn.execute(sa.insert(self._scores), rows[start : start + 20_000])
+            conn.execute(sa.delete(self._meta))
+            conn.execute(
+                sa.insert(self._meta).values(
+                    key=_STATE,
+                    revision=state.revision,
+                    versions=json.dumps(state.versions, sort_keys=True),
+                    rows=state.rows,
+                    computed_at=now,
+                )
+            )
+        return state
+
+    # -- read ---------------------------------------------------------------------------------
+    def state(self) -> ScoreState | None:
+        """The revision and versions the stored scores describe; None when nothing is stored."""
+        try:
+            with self.engine.connect() as conn:
+                rec = conn.execute(sa.select(self._meta).where(self._meta.c.key == _STATE)).first()
+        except sa.exc.OperationalError:
+            return None  # tables not created yet
+        except sa.exc.ProgrammingError:
+            return None
+        if rec is None:
+            return None
+        return ScoreState(
+            revision=int(rec.revision),
+            versions=dict(json.loads(rec.versions)),
+            computed_at=rec.computed_at,
+            rows=int(rec.rows),
+        )
+
+    def latest(self, project_ids: Iterable[str] | None = None) -> dict[str, dict[str, StoredScore]]:
+        """Each project's latest stored score per target: ``{project_id: {target: score}}``."""
+        t = self._scores
+        query = sa.select(t).where(t.c.is_latest.is_(True))
+        out: dict[str, dict[str, StoredScore]] = {}
+        for rec in self._select(query, project_ids):
+            s = self._score(rec)
+            out.setdefault(s.project_id, {})[s.target] = s
+        return out
+
+    def history(self, project_id: str) -> list[StoredScore]:
+        """Every stored score of a project, by report date then target."""
+        t = self._scores
+        query = sa.select(t).where(t.c.project_id == str(project_id)).order_by(t.c.as_of, t.c.id)
+        return [self._score(rec) for rec in self._select(query, None)]
+
+    def _select(self, query: sa.Select[Any], project_ids: Iterable[str] | None) -> list[Any]:
+        with self.engine.connect() as conn:
+            if project_ids is None:
+                return list(conn.execute(query))
+            ids = sorted({str(i) for i in project_ids})
+            out: list[Any] = []
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                out += list(conn.execute(query.where(self._scores.c.project_id.in_(chunk))))
+            return out
+
+    @staticmethod
+    def _score(rec: Any) -> StoredScore:
+        return StoredScore(
+            project_id=str(rec.project_id),
+            as_of=rec.as_of,
+            target=str(rec.target),
+            model_version=rec.model_version,
+            probability=rec.probability,
+            band=rec.band,
+            reason=rec.reason,
+            latest=bool(rec.is_latest),
+            base_value=rec.base_value,
+            drivers=_drivers_of(rec.drivers),
+            contributions=json.loads(rec.contributions) if rec.contributions else None,
+            computed_at=rec.computed_at,
+            previous_probability=rec.previous_probability,
+        )

@@ -1,0 +1,125 @@
+"""The API reads stored scores: ranking and project pages come from the ``scores`` table, which
+an import over HTTP rewrites before it answers."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from risk_model.config import TARGETS, Settings
+from risk_model.score_store import ScoreStore
+from risk_model.store import Store
+
+
+@pytest.fixture(scope="module")
+def settings(trained_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    url = sa.make_url(trained_home.store_url)
+    copy = tmp_path_factory.mktemp("stored-scores") / "pmo_risk.db"
+    src, dst = sqlite3.connect(str(url.database)), sqlite3.connect(copy)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return trained_home.model_copy(
+        update={"database_url": f"sqlite:///{copy}", "tracking_uri": trained_home.mlflow_uri}
+    )
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def _scores(settings: Settings) -> ScoreStore:
+    return ScoreStore(Store(settings.store_url))
+
+
+def test_ranking_is_read_from_the_stored_scores(client: TestClient, settings: Settings) -> None:
+    """The ranking equals the stored latest scores, with the version that made them and the
+    probability at the previous report."""
+    r = client.get("/v1/portfolio/risks", params={"target": "cost", "limit": 1000})
+    assert r.status_code == 200, r.text
+    ranked = r.json()
+    scores = _scores(settings)
+    state = scores.state()
+    versions = {m["target"]: m["version"] for m in client.get("/v1/models").json()["models"]}
+    assert state is not None and state.versions == versions
+    assert ranked["revision"] == state.revision and ranked["model_versions"] == versions
+    latest = scores.latest()
+    with_previous = 0
+    for item in ranked["items"]:
+        stored = latest[item["project_id"]]
+        assert item["probability"] == pytest.approx(stored["cost"].probability)
+        assert item["previous_probability"] == pytest.approx(stored["cost"].previous_probability)
+        with_previous += item["previous_probability"] is not None
+        for t in TARGETS:
+            assert item["scores"][t]["model_version"] == versions[t]
+            assert [d["text"] for d in item["scores"][t]["drivers"]] == [
+                d.text for d in stored[t].drivers
+            ]
+    assert with_previous > 0
+
+
+def test_project_page_is_read_from_the_stored_scores(
+    client: TestClient, settings: Settings
+) -> None:
+    """Risk history and the latest explanation equal what is stored for the project."""
+    ranked = client.get("/v1/portfolio/risks", params={"limit": 1}).json()
+    pid = ranked["items"][0]["project_id"]
+    detail = client.get(f"/v1/projects/{pid}").json()
+    history = _scores(settings).history(pid)
+    for target in TARGETS:
+        stored = [h.probability for h in history if h.target == target]
+        shown = [p["probabilities"][target] for p in detail["risk_history"]]
+        assert shown == pytest.approx(stored)
+        latest = next(h for h in history if h.latest and h.target == target)
+        explained = detail["latest"]["scores"][target]
+        assert explained["probability"] == pytest.approx(latest.probability)
+        assert explained["base_value"] == pytest.approx(latest.base_value)
+        assert {c["feature"] for c in explained["contributions"]} == set(latest.contributions or {})
+
+
+PROJECTS = (
+    "project_id,name,portfolio,category,start_date,baseline_finish,baseline_budget\n"
+    "STORED-1,Stored scores,STORED,IT,2024-01-01,2025-01-01,1000000\n"
+)
+SNAPSHOTS = (
+    "project_id,as_of,percent_complete,planned_value,earned_value,actual_cost\n"
+    "STORED-1,2024-03-31,20,250000,200000,260000\n"
+    "STORED-1,2024-06-30,40,500000,380000,520000\n"
+)
+
+
+def test_an_import_over_http_rewrites_the_stored_scores(
+    client: TestClient, settings: Settings
+) -> None:
+    """After the import answers, the stored scores already describe the new revision."""
+    r = client.post(
+        "/v1/imports",
+        files={
+            "projects": ("projects.csv", PROJECTS, "text/csv"),
+            "snapshots": ("snapshots.csv", SNAPSHOTS, "text/csv"),
+        },
+    )
+    assert r.status_code == 200, r.text
+    revision = r.json()["revision"]
+    scores = _scores(settings)
+    state = scores.state()
+    assert state is not None and state.revision == revision
+    stored: dict[str, Any] = scores.latest(["STORED-1"])["STORED-1"]
+    assert set(stored) == set(TARGETS)
+    ranked = client.get("/v1/portfolio/risks", params={"portfolio": "STORED"}).json()
+    (item,) = ranked["items"]
+    assert item["probability"] == pytest.approx(stored["schedule"].probability)
+    history = scores.history("STORED-1")
+    assert item["previous_probability"] == pytest.approx(
+        next(h.probability for h in history if h.target == "schedule" and not h.latest)
+    )
