@@ -52,7 +52,102 @@ def is_categorical(name: str, column: pd.Series) -> bool:
     )
 
 
-class RiskClassifier(ClassifierMixin, BaseEstimator):
+class FeatureColumns:
+    """Column handling shared by our LightGBM estimators (see the module docstring).
+
+    ``fit`` calls ``_learn_columns(X)``; predictions go through ``_matrix(_frame(X))``.
+    Sets ``feature_names_in_`` (frames only), ``n_features_in_`` and ``categories_``;
+    ``_monotone_list`` turns the ``monotone`` hyper-parameter into LightGBM constraints.
+    """
+
+    monotone: dict[str, int] | None
+    categories_: dict[str, list[str]]
+    _features: list[str]
+
+    def _learn_columns(self, X: Any) -> pd.DataFrame:
+        """Learn feature names, categorical columns and their categories; return the frame."""
+        for attr in ("feature_names_in_", "n_features_in_", "categories_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            if len(X) == 0:
+                raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+            if X.shape[1] == 0:
+                raise ValueError("Found array with 0 feature(s) while a minimum of 1 is required.")
+            frame = X
+            self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
+            self._features = [str(c) for c in X.columns]
+            self.categories_ = {
+                name: sorted({str(v) for v in frame[name].dropna()})
+                for name in self._features
+                if is_categorical(name, frame[name])
+            }
+        else:
+            arr = check_array(X, dtype="numeric", ensure_all_finite="allow-nan")
+            self._features = [f"x{i}" for i in range(arr.shape[1])]
+            frame = pd.DataFrame(arr, columns=self._features)
+            self.categories_ = {}
+        self.n_features_in_ = len(self._features)
+        return frame
+
+    def _frame(self, X: Any) -> pd.DataFrame:
+        """``X`` as a frame with the fitted columns in fitted order (validated)."""
+        if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
+            missing = [c for c in self._features if c not in X.columns]
+            if missing:
+                raise ValueError(
+                    f"X is missing {len(missing)} feature(s) seen at fit time: {missing[:10]}"
+                )
+            return X.loc[:, self._features]
+        arr = check_array(
+            X,
+            dtype=None if self.categories_ else "numeric",
+            ensure_all_finite="allow-nan" if not self.categories_ else False,
+            ensure_min_samples=0,
+        )
+        if arr.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {arr.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(arr, columns=self._features, index=index)
+
+    def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """The float matrix LightGBM sees: numbers as float64, categories as codes (NaN unseen)."""
+        out = np.empty((len(frame), len(self._features)), dtype=np.float64)
+        for j, name in enumerate(self._features):
+            col = frame[name]
+            if name in self.categories_:
+                as_str = col.map(str, na_action="ignore")
+                cat = pd.Categorical(as_str, categories=self.categories_[name])
+                codes = cat.codes.astype(np.float64)
+                codes[codes < 0] = np.nan
+                out[:, j] = codes
+            else:
+                out[:, j] = pd.to_numeric(col, errors="raise").to_numpy(
+                    dtype=np.float64, na_value=np.nan
+                )
+        return out
+
+    def _monotone_list(self) -> list[int] | None:
+        if not self.monotone:
+            return None
+        unknown = [k for k in self.monotone if k not in self._features]
+        if unknown:
+            raise ValueError(f"monotone names features not in X: {unknown}")
+        constraints = []
+        for name in self._features:
+            sign = int(self.monotone.get(name, 0))
+            if sign not in (-1, 0, 1):
+                raise ValueError(f"monotone[{name!r}] must be -1, 0 or +1, got {sign}")
+            if sign and name in self.categories_:
+                raise ValueError(f"monotone constraint on categorical feature {name!r}")
+            constraints.append(sign)
+        return constraints
+
+
+class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
     """Binary risk classifier: LightGBM gradient boosting, then calibration on later data.
 
     Parameters mirror LightGBM's (``subsample`` is bagging per iteration when below 1).
@@ -201,94 +296,12 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.calibrator_ = self._fit_calibrator(cal_m, cal_y)
         return self
 
-    def _learn_columns(self, X: Any) -> pd.DataFrame:
-        """Learn feature names, categorical columns and their categories; return the frame."""
-        for attr in ("feature_names_in_", "n_features_in_", "categories_"):
-            if hasattr(self, attr):
-                delattr(self, attr)
-        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
-            if len(X) == 0:
-                raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
-            if X.shape[1] == 0:
-                raise ValueError("Found array with 0 feature(s) while a minimum of 1 is required.")
-            frame = X
-            self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
-            self._features = [str(c) for c in X.columns]
-            self.categories_ = {
-                name: sorted({str(v) for v in frame[name].dropna()})
-                for name in self._features
-                if is_categorical(name, frame[name])
-            }
-        else:
-            arr = check_array(X, dtype="numeric", ensure_all_finite="allow-nan")
-            self._features = [f"x{i}" for i in range(arr.shape[1])]
-            frame = pd.DataFrame(arr, columns=self._features)
-            self.categories_ = {}
-        self.n_features_in_ = len(self._features)
-        return frame
-
-    def _frame(self, X: Any) -> pd.DataFrame:
-        """``X`` as a frame with the fitted columns in fitted order (validated)."""
-        if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
-            missing = [c for c in self._features if c not in X.columns]
-            if missing:
-                raise ValueError(
-                    f"X is missing {len(missing)} feature(s) seen at fit time: {missing[:10]}"
-                )
-            return X.loc[:, self._features]
-        arr = check_array(
-            X,
-            dtype=None if self.categories_ else "numeric",
-            ensure_all_finite="allow-nan" if not self.categories_ else False,
-            ensure_min_samples=0,
-        )
-        if arr.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {arr.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(arr, columns=self._features, index=index)
-
-    def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        """The float matrix LightGBM sees: numbers as float64, categories as codes (NaN unseen)."""
-        out = np.empty((len(frame), len(self._features)), dtype=np.float64)
-        for j, name in enumerate(self._features):
-            col = frame[name]
-            if name in self.categories_:
-                as_str = col.map(str, na_action="ignore")
-                cat = pd.Categorical(as_str, categories=self.categories_[name])
-                codes = cat.codes.astype(np.float64)
-                codes[codes < 0] = np.nan
-                out[:, j] = codes
-            else:
-                out[:, j] = pd.to_numeric(col, errors="raise").to_numpy(
-                    dtype=np.float64, na_value=np.nan
-                )
-        return out
-
     def _encode_labels(self, y: Any) -> np.ndarray:
         y_arr = column_or_1d(np.asarray(y), warn=True)
         unknown = set(np.unique(y_arr)) - set(self.classes_)
         if unknown:
             raise ValueError(f"y_cal has labels not seen in y: {sorted(unknown)!r}")
         return (y_arr == self.classes_[1]).astype(np.int64)
-
-    def _monotone_list(self) -> list[int] | None:
-        if not self.monotone:
-            return None
-        unknown = [k for k in self.monotone if k not in self._features]
-        if unknown:
-            raise ValueError(f"monotone names features not in X: {unknown}")
-        constraints = []
-        for name in self._features:
-            sign = int(self.monotone.get(name, 0))
-            if sign not in (-1, 0, 1):
-                raise ValueError(f"monotone[{name!r}] must be -1, 0 or +1, got {sign}")
-            if sign and name in self.categories_:
-                raise ValueError(f"monotone constraint on categorical feature {name!r}")
-            constraints.append(sign)
-        return constraints
 
     def _fit_calibrator(
         self, cal_m: np.ndarray, cal_y: np.ndarray

@@ -113,3 +113,34 @@ def label_rows(
     rows = features.loc[keep].reset_index(drop=True)
     y = label.loc[keep].astype("int64").reset_index(drop=True).rename(col)
     return rows, y
+
+
+def ratio_column(target: str) -> str:
+    """The targets-frame column holding the overrun ratio of ``target`` (``schedule_ratio``)."""
+    label_column(target)
+    return f"{target}_ratio"
+
+
+def ratio_rows(
+    features: pd.DataFrame, targets: pd.DataFrame, target: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Feature rows that can learn the overrun *size* of ``target``, and their ratios (float64).
+
+    Same rows as ``label_rows`` (known outcome, report strictly before the outcome date), but
+    the value is the ratio (``schedule_ratio`` / ``cost_ratio``) instead of the 0/1 label.
+    Raises ``KeyError`` when ``targets`` has no ratio column for ``target`` (a target measured
+    without a size, such as a forward-looking one).
+    """
+    col = ratio_column(target)
+    if col not in targets.columns:
+        raise KeyError(f"targets have no {col!r} column: {target} has no overrun size")
+    if targets["project_id"].duplicated().any():
+        raise ValueError("targets must have one row per project_id")
+    by_project = targets.set_index("project_id")
+    ratio = features["project_id"].map(by_project[col])
+    outcome = pd.to_datetime(features["project_id"].map(by_project["outcome_date"]))
+    as_of = pd.to_datetime(features["as_of"])
+    keep = ratio.notna() & outcome.notna() & (as_of < outcome)
+    rows = features.loc[keep].reset_index(drop=True)
+    y = ratio.loc[keep].astype("float64").reset_index(drop=True).rename(col)
+    return rows, y

@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from risk_model.schemas import conform_projects
-from training.targets import TARGET_COLUMNS, label_column, label_rows, make_targets
+from training.targets import (
+    TARGET_COLUMNS,
+    label_column,
+    label_rows,
+    make_targets,
+    ratio_column,
+    ratio_rows,
+)
 
 
 def _projects() -> pd.DataFrame:
@@ -193,3 +200,32 @@ def test_unknown_target_is_rejected() -> None:
     """Only the configured targets have labels."""
     with pytest.raises(ValueError, match="unknown target"):
         label_column("quality")
+
+
+def test_ratio_rows_keep_the_label_rows_with_the_overrun_size() -> None:
+    """Same rows as label_rows (before finish, known outcome), valued by the ratio."""
+    features = pd.DataFrame(
+        {
+            "project_id": ["late", "late", "ontime", "active", "nobudget"],
+            "as_of": pd.to_datetime(
+                ["2024-02-01", "2024-04-25", "2024-03-01", "2024-03-01", "2024-03-01"]
+            ),
+        }
+    )
+    targets = make_targets(_projects())
+    X, y = ratio_rows(features, targets, "cost")
+    assert list(X["project_id"]) == ["late", "ontime"]
+    assert list(y) == pytest.approx([0.05, 0.20])
+    assert y.name == "cost_ratio" == ratio_column("cost")
+    assert y.dtype == "float64"
+    assert list(X.index) == list(y.index)
+    _, y_s = ratio_rows(features, targets, "schedule")
+    assert list(y_s) == pytest.approx([0.15, 0.0, 0.0])
+
+
+def test_ratio_rows_need_a_ratio_column() -> None:
+    """A targets frame without the target's ratio has no size to learn."""
+    features = pd.DataFrame({"project_id": ["late"], "as_of": pd.to_datetime(["2024-02-01"])})
+    targets = make_targets(_projects()).drop(columns=["cost_ratio"])
+    with pytest.raises(KeyError, match="cost_ratio"):
+        ratio_rows(features, targets, "cost")
