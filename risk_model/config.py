@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     demo_seed: int = 7
     host: str = "127.0.0.1"
     port: int = 8000
+    # issue 4: data import (public data sets downloaded once into this folder)
+    datasets_cache: Path | None = Field(
+        default=None, description="Cache of downloaded public data sets; default home/datasets."
+    )
 
     @field_validator("band_cuts")
     @classmethod
@@ -83,6 +87,11 @@ class Settings(BaseSettings):
     def mlflow_uri(self) -> str:
         """The MLflow tracking (and registry) URI."""
         return self.tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Where `pmo-risk datasets load` keeps downloaded public files."""
+        return self.datasets_cache or self.home / "datasets"
 
     @property
     def artifact_root(self) -> Path:

@@ -51,3 +51,22 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory, simulated: object) ->
     log_and_register(fits, ModelRegistry.from_settings(settings), promote=True)
     store.dispose()
     yield settings
+
+
+def _shared_data_dir() -> Path:
+    """``$PMO_RISK_SHARED_DATA``, else ``../shared/data`` beside the repository."""
+    import os
+
+    env = os.environ.get("PMO_RISK_SHARED_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real public data (issue 4); skips, saying why, when it is absent."""
+    folder = _shared_data_dir()
+    if not folder.is_dir():
+        pytest.skip(f"real data folder {folder} is absent (set PMO_RISK_SHARED_DATA)")
+    return folder

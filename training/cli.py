@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from risk_model.config import TARGETS, Settings
-from risk_model.exceptions import PmoRiskError, ValidationFailed
+from risk_model.exceptions import PmoRiskError
 from training import cli_scores
 from training.cli_scores import refresh_stored_scores
 
@@ -152,47 +152,6 @@ def simulate(
     console.print(
         f"wrote {len(sim.projects)} projects and {len(sim.snapshots)} reports to {out_dir}"
     )
-
-
-# ----------------------------------------------------------------------------------- import
-@app.command("import")
-def import_(
-    ctx: typer.Context,
-    projects: Annotated[
-        Path | None, typer.Option("--projects", help="Projects file (CSV or XLSX).")
-    ] = None,
-    snapshots: Annotated[
-        Path | None, typer.Option("--snapshots", help="Status reports file (CSV or XLSX).")
-    ] = None,
-    dry_run: Annotated[bool, typer.Option(help="Validate only; write nothing.")] = False,
-) -> None:
-    """Validate and import a projects file and/or a snapshots (status reports) file.
-
-    Everything is checked before anything is written: a bad file is rejected with every
-    problem listed by file, row and column, and the store is left unchanged. A good import is
-    one transaction; importing the same files again changes nothing.
-    """
-    from features.sources.importer import import_files, validate_files
-
-    if projects is None and snapshots is None:
-        console.print("[red]error:[/red] give --projects and/or --snapshots")
-        raise typer.Exit(code=2)
-    settings = _settings(ctx)
-    store = _store(settings)
-    try:
-        if dry_run:
-            validate_files(projects, snapshots, known_project_ids=frozenset(store.project_ids()))
-            console.print("[green]valid[/green]: nothing written (dry run)")
-            return
-        with console.status("validating and importing"):
-            summary = import_files(store, projects, snapshots)
-    except ValidationFailed as exc:
-        _fail(exc)
-    except PmoRiskError as exc:
-        _fail(exc)
-    console.print(f"[green]imported[/green] into {settings.store_url}: {summary}")
-    if summary.changed:
-        refresh_stored_scores(settings)
 
 
 # ------------------------------------------------------------------------------------ train
@@ -501,6 +460,16 @@ def demo(
 
 
 cli_scores.register(app)
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (each adds itself to ``app``)."""
+    from training import cli_data
+
+    cli_data.register(app)
+
+
+_register_commands()
 
 
 def main() -> None:

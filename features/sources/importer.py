@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.sources.intake import Survey, read_survey
 from features.sources.tabular import read_table, table_name
 from risk_model.exceptions import Problem, ValidationFailed
 from risk_model.store import ImportSummary, Store
 from risk_model.validation import validate_tables
 
-__all__ = ["import_files", "validate_files"]
+__all__ = ["import_files", "import_paths", "validate_files"]
 
 
 def validate_files(
@@ -83,4 +84,24 @@ def import_files(
         snapshots_sheet=snapshots_sheet,
         known_project_ids=frozenset(store.project_ids()),
     )
+    return store.import_frames(projects, snapshots)
+
+
+def import_paths(
+    store: Store,
+    found: Survey,
+    *,
+    skip_bad: bool = False,
+    dry_run: bool = False,
+) -> ImportSummary | None:
+    """Validate everything ``survey`` found against the stored ids, then upsert it at once.
+
+    Returns None on a dry run. Raises ``ValidationFailed`` (nothing written) on any problem.
+    """
+    store.init()
+    projects, snapshots = read_survey(
+        found, known_project_ids=frozenset(store.project_ids()), skip_bad=skip_bad
+    )
+    if dry_run:
+        return None
     return store.import_frames(projects, snapshots)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from risk_model.exceptions import Problem, ValidationFailed
 
-__all__ = ["normalise_header", "read_table", "table_name"]
+__all__ = ["normalise_header", "read_headers", "read_table", "table_name"]
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -183,3 +183,25 @@ def _text(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def read_headers(path: Path, sheet: str | None = None) -> tuple[list[str], pd.DataFrame]:
+    """The header row as written (not normalised) and the text frame with those headers.
+
+    For proposing a mapping: the user's own spelling is what a mapping file names.
+    """
+    path = Path(path)
+    name = table_name(path, sheet)
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        rows = _excel_rows(path, name, sheet)
+    elif suffix in CSV_SUFFIXES:
+        rows = _csv_rows(path, name)
+    else:
+        _fail(name, f"unknown file type {suffix or '(none)'!r}; use .csv or .xlsx")
+    frame = _frame(rows, name)
+    while rows and all(_blank(v) for v in rows[0]):
+        rows = rows[1:]
+    originals = {normalise_header(h): str(h).strip() for h in rows[0] if not _blank(h)}
+    headers = [originals.get(str(c), str(c)) for c in frame.columns]
+    return headers, frame.set_axis(headers, axis=1)
