@@ -18,9 +18,15 @@ from features.history import days
 from features.registry import ATTR_PREFIX, CATEGORICAL, FEATURES, TREND_WINDOW
 from features.reports import report_features
 from features.schedule import schedule_features, static_features
+from features.schedule_quality import schedule_quality_features
 from features.trends import trend_features
 from risk_model.config import TARGETS
-from risk_model.schemas import PROJECT_FIELDS, conform_projects, conform_snapshots
+from risk_model.schemas import (
+    PROJECT_FIELDS,
+    SCHEDULE_QUALITY_FIELDS,
+    conform_projects,
+    conform_snapshots,
+)
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("actual_finish", "actual_cost", "status")
 """Project columns that hold the outcome: never read by a feature."""
@@ -35,6 +41,7 @@ _SNAPSHOT_NUMBERS: tuple[str, ...] = (
     "open_risks",
     "open_issues",
     "change_requests",
+    *SCHEDULE_QUALITY_FIELDS,
 )
 
 
@@ -153,6 +160,7 @@ def build_features(
     h = pd.concat([h, report_features(h)], axis=1)
     h = pd.concat([h, forecast_features(h)], axis=1)
     h = pd.concat([h, trend_features(h, trend_window)], axis=1)
+    h = pd.concat([h, schedule_quality_features(h)], axis=1)
 
     attrs = [c for c in h.columns if c.startswith(ATTR_PREFIX)]
     columns: dict[str, pd.Series] = {

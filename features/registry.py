@@ -108,6 +108,43 @@ def _count_pair(base: str, label: str) -> list[tuple[str, FeatureSpec]]:
     ]
 
 
+_NO_SCHEDULE = "No schedule file imported"
+_DCMA: tuple[tuple[str, str, HigherIs, Fmt, str], ...] = (
+    ("missing_logic", "share", "worse", "share", "Activities without logic (DCMA 1)"),
+    ("leads", "share", "worse", "share", "Relationships with leads (DCMA 2)"),
+    ("lags", "share", "worse", "share", "Relationships with lags (DCMA 3)"),
+    ("fs_relationships", "share", "better", "share", "Finish-to-start relationships (DCMA 4)"),
+    ("hard_constraints", "share", "worse", "share", "Activities with hard constraints (DCMA 5)"),
+    ("high_float", "share", "worse", "share", "Activities with high float (DCMA 6)"),
+    ("negative_float", "share", "worse", "share", "Activities with negative float (DCMA 7)"),
+    ("high_duration", "share", "worse", "share", "Tasks with high duration (DCMA 8)"),
+    ("invalid_dates", "count", "worse", "count", "Activities with invalid dates (DCMA 9)"),
+    ("no_resources", "share", "worse", "share", "Tasks without resources (DCMA 10)"),
+    ("missed_tasks", "share", "worse", "share", "Missed tasks (DCMA 11)"),
+    ("critical_path_test", "1 pass / 0 fail", "better", "ratio", "Critical path test (DCMA 12)"),
+    ("cpli", "ratio", "better", "ratio", "Critical path length index (DCMA 13)"),
+    ("bei", "ratio", "better", "ratio", "Baseline execution index (DCMA 14)"),
+)
+
+
+def _dcma_specs() -> list[tuple[str, FeatureSpec]]:
+    from risk_model.schemas import SCHEDULE_QUALITY_COLUMNS
+
+    meaning = {c.name: c.meaning for c in SCHEDULE_QUALITY_COLUMNS}
+    return [
+        _spec(
+            f"dcma_{key}",
+            unit,
+            meaning[f"dcma_{key}"] + " Latest schedule update so far.",
+            higher_is,
+            fmt,
+            label,
+            _NO_SCHEDULE,
+        )
+        for key, unit, higher_is, fmt, label in _DCMA
+    ]
+
+
 _ENTRIES: list[tuple[str, FeatureSpec]] = [
     # static
     _spec(
@@ -366,6 +403,8 @@ _ENTRIES: list[tuple[str, FeatureSpec]] = [
     *_count_pair("open_risks", "Open risks"),
     *_count_pair("open_issues", "Open issues"),
     *_count_pair("change_requests", "Change requests"),
+    # schedule quality (issue 4): DCMA 14-point figures of the latest schedule file
+    *_dcma_specs(),
 ]
 
 FEATURES: dict[str, FeatureSpec] = dict(_ENTRIES)
@@ -455,6 +494,8 @@ def _subject(spec: FeatureSpec, value: float | str) -> str:
         if v == 0:
             return f"{what} equals the baseline budget"
         return f"{what} is {share} {'over' if v > 0 else 'under'} the baseline budget"
+    if name == "dcma_critical_path_test":
+        return f"{spec.title} {'passed' if v >= 0.5 else 'failed'}"
     if name in ("cpi", "spi", "spi_t"):
         return f"{spec.title} is {format_value(spec, v)}{_ratio_note(name, v)}"
     return f"{spec.title} is {format_value(spec, v)}"

@@ -44,6 +44,25 @@ PROJECT_COLUMNS: tuple[Column, ...] = (
     Column("status", "enum", False, "active / completed / cancelled.", PROJECT_STATUSES),
 )
 
+# issue 4 (schedules): DCMA 14-point schedule-quality figures of a schedule update, as read by
+# features.sources.schedules (NaN when the report did not come from a schedule file).
+SCHEDULE_QUALITY_COLUMNS: tuple[Column, ...] = (
+    Column("dcma_missing_logic", "float", False, "DCMA 1: share of open activities without logic."),
+    Column("dcma_leads", "float", False, "DCMA 2: share of relationships with leads."),
+    Column("dcma_lags", "float", False, "DCMA 3: share of relationships with lags."),
+    Column("dcma_fs_relationships", "float", False, "DCMA 4: share of finish-to-start links."),
+    Column("dcma_hard_constraints", "float", False, "DCMA 5: share with hard constraints."),
+    Column("dcma_high_float", "float", False, "DCMA 6: share with total float over 44 days."),
+    Column("dcma_negative_float", "float", False, "DCMA 7: share with negative float."),
+    Column("dcma_high_duration", "float", False, "DCMA 8: share of tasks over 44 days."),
+    Column("dcma_invalid_dates", "count", False, "DCMA 9: activities with invalid dates."),
+    Column("dcma_no_resources", "float", False, "DCMA 10: share of tasks without resources."),
+    Column("dcma_missed_tasks", "float", False, "DCMA 11: share of due tasks finished late."),
+    Column("dcma_critical_path_test", "float", False, "DCMA 12: 1 pass, 0 fail."),
+    Column("dcma_cpli", "float", False, "DCMA 13: critical path length index."),
+    Column("dcma_bei", "float", False, "DCMA 14: baseline execution index."),
+)
+
 SNAPSHOT_COLUMNS: tuple[Column, ...] = (
     Column("project_id", "id", True, "Project the report belongs to."),
     Column("as_of", "date", True, "Report (data) date."),
@@ -59,8 +78,11 @@ SNAPSHOT_COLUMNS: tuple[Column, ...] = (
     Column("open_risks", "count", False, "Open risks in the register."),
     Column("open_issues", "count", False, "Open issues."),
     Column("change_requests", "count", False, "Change requests raised to date."),
+    *SCHEDULE_QUALITY_COLUMNS,
 )
 
+
+SCHEDULE_QUALITY_FIELDS: tuple[str, ...] = tuple(c.name for c in SCHEDULE_QUALITY_COLUMNS)
 PROJECT_FIELDS: tuple[str, ...] = tuple(c.name for c in PROJECT_COLUMNS)
 SNAPSHOT_FIELDS: tuple[str, ...] = tuple(c.name for c in SNAPSHOT_COLUMNS)
 

@@ -224,12 +224,22 @@ class Store:
         """Create the tables and the revision counter when missing (idempotent)."""
         with self.engine.begin() as conn:
             self._md.create_all(conn, checkfirst=True)
+            self._add_missing_columns(conn)
             exists = conn.execute(
                 sa.select(self._meta.c.value).where(self._meta.c.key == _REVISION)
             ).first()
             if exists is None:
                 conn.execute(sa.insert(self._meta).values(key=_REVISION, value=0))
         return self
+
+    def _add_missing_columns(self, conn: Connection) -> None:
+        """Add optional snapshot columns declared after the store was made (all nullable)."""
+        have = {c["name"] for c in sa.inspect(conn).get_columns("snapshots")}
+        table = self._md.tables["snapshots"]
+        for column in table.columns:
+            if column.name not in have:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f'ALTER TABLE snapshots ADD COLUMN "{column.name}" {kind}'))
 
     # --- writing ----------------------------------------------------------------------
 

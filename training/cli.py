@@ -464,9 +464,10 @@ cli_scores.register(app)
 
 def _register_commands() -> None:
     """Commands that live in their own modules (each adds itself to ``app``)."""
-    from training import cli_data
+    from training import cli_data, cli_schedules
 
     cli_data.register(app)
+    cli_schedules.register(app)  # issue 4: schedule-check
 
 
 _register_commands()

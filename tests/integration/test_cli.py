@@ -153,3 +153,30 @@ def test_dry_run_validates_without_writing(cli_home: tuple[Path, Path]) -> None:
     output = _run(home, "import", "--dry-run", "--projects", str(data / "projects.csv"))
     assert "valid" in output
     assert store.revision() == before
+
+
+# --------------------------------------------------------------- schedule-check (issue 4)
+def test_schedule_check_reports_the_14_checks_as_json_and_table(tmp_path: Path) -> None:
+    """It prints one entry per project with 14 numbered checks, and a table without --json."""
+    from training.synthetic_schedule import write_synthetic_xer
+
+    made = write_synthetic_xer(tmp_path / "plan.xer", n_activities=60, n_relationships=90)
+    result = runner.invoke(app, ["schedule-check", str(tmp_path / "plan.xer"), "--json"])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)
+    assert entry["project_id"] == "SYN-1"
+    assert entry["data_date"] == f"{made.data_date:%Y-%m-%d}"
+    assert [c["number"] for c in entry["checks"]] == list(range(1, 15))
+    assert entry["signals"]["budget"] == pytest.approx(made.budget)
+    table = runner.invoke(app, ["schedule-check", str(tmp_path / "plan.xer")])
+    assert table.exit_code == 0, table.output
+    assert "Critical path test" in table.output and "checks pass" in table.output
+
+
+def test_schedule_check_names_an_unreadable_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xer"
+    bad.write_text("not a schedule")
+    result = runner.invoke(app, ["schedule-check", str(bad)])
+    assert result.exit_code == 2
+    assert "bad.xer: not an XER file" in result.output
+    assert "Traceback" not in result.output

@@ -235,3 +235,19 @@ def test_import_summary_reads_as_a_sentence() -> None:
         "projects: 2 new, 0 updated; reports: 5 new, 0 updated; 0 unchanged; store revision 1"
     )
     assert str(ImportSummary(unchanged=7)) == "nothing changed (7 rows already up to date)"
+
+
+def test_a_store_made_before_the_schedule_quality_columns_gains_them(tmp_path: Path) -> None:
+    """init() adds declared optional snapshot columns an older store lacks; data is kept."""
+    from risk_model.schemas import SCHEDULE_QUALITY_FIELDS
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE snapshots (project_id VARCHAR(255), as_of DATE, rag TEXT)")
+        conn.execute("INSERT INTO snapshots VALUES ('P1', '2024-01-31', 'red')")
+    Store(f"sqlite:///{path}").init().dispose()
+    with sqlite3.connect(path) as conn:
+        cols = {row[1] for row in conn.execute("PRAGMA table_info(snapshots)")}
+        rows = conn.execute("SELECT project_id, rag FROM snapshots").fetchall()
+    assert set(SCHEDULE_QUALITY_FIELDS) <= cols
+    assert rows == [("P1", "red")]
