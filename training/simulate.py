@@ -53,7 +53,7 @@ import pandas as pd
 from scipy.signal import lfilter
 from scipy.special import expit, log_ndtr, logit, ndtr
 
-from risk_model.schemas import PROJECT_STATUSES, conform_projects
+from risk_model.schemas import PROJECT_STATUSES, SCHEDULE_QUALITY_FIELDS, conform_projects
 
 ORACLE_COLUMNS: tuple[str, ...] = ("project_id", "as_of", "p_schedule_oracle", "p_cost_oracle")
 EXTRA_PROJECT_COLUMNS: tuple[str, ...] = ("region", "contract_type", "team_size")
@@ -565,6 +565,8 @@ def _report_frames(
             "open_risks": col["open_risks"],
             "open_issues": col["open_issues"],
             "change_requests": col["change_requests"],
+            # schedule-quality figures come only from schedule files (issue 4)
+            **{name: np.full(len(as_of), np.nan) for name in SCHEDULE_QUALITY_FIELDS},
         }
     )
     oracle = pd.DataFrame(
