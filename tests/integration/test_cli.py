@@ -180,3 +180,25 @@ def test_schedule_check_names_an_unreadable_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "bad.xer: not an XER file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_import_of_a_folder_of_xer_updates_stores_an_ordered_history(tmp_path: Path) -> None:
+    """`pmo-risk import FOLDER` (issue 4a's entry point) stores one project with 3 reports."""
+    from risk_model.schemas import SCHEDULE_QUALITY_FIELDS
+    from risk_model.store import Store
+    from training.synthetic_schedule import write_synthetic_xer
+
+    folder = tmp_path / "updates"
+    folder.mkdir()
+    for name, progress, delay in (("b.xer", 0.5, 20.0), ("a.xer", 0.25, 0.0), ("c.xer", 0.7, 30.0)):
+        write_synthetic_xer(folder / name, n_activities=50, n_relationships=75, seed=1,
+                            progress=progress, delay_days=delay)  # fmt: skip
+    home = tmp_path / "home"
+    _run(home, "import", str(folder))
+    store = Store(f"sqlite:///{home / 'pmo_risk.db'}")
+    snaps = store.snapshots()
+    assert list(snaps["project_id"].unique()) == ["SYN-1"]
+    assert snaps["as_of"].is_monotonic_increasing and len(snaps) == 3
+    assert snaps["forecast_finish"].is_monotonic_increasing
+    assert snaps[list(SCHEDULE_QUALITY_FIELDS)].notna().any().any()
+    store.dispose()

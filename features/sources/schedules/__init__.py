@@ -110,7 +110,10 @@ def _xer_fallback(path: Path, first: ScheduleReadError) -> list[Schedule]:
             "with Java 17 or later)"
         ) from None
     except ScheduleReadError as second:
-        raise ScheduleReadError(f"{first}; {second}") from None
+        reason = str(second)
+        if not reason.startswith("MPXJ"):
+            reason = f"MPXJ could not use it either: {reason}"
+        raise ScheduleReadError(f"{first}; {reason}") from None
     for s in schedules:
         s.notes.insert(0, f"read with MPXJ ({first})")
     return schedules
