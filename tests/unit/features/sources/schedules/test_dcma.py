@@ -132,3 +132,15 @@ def test_checks_without_population_are_missing_not_zero() -> None:
 def test_check_keys_are_the_declared_snapshot_columns() -> None:
     assert [f"dcma_{c.key}" for c in CHECKS] == list(SCHEDULE_QUALITY_FIELDS)
     assert [c.number for c in CHECKS] == list(range(1, 15))
+
+
+def test_schedule_quality_drivers_read_in_words() -> None:
+    from features.registry import FEATURES, describe_driver
+
+    assert all(name in FEATURES for name in SCHEDULE_QUALITY_FIELDS)
+    assert describe_driver("dcma_critical_path_test", 0.0, 0.2, "schedule") == (
+        "Critical path test (DCMA 12) failed — raises schedule risk"
+    )
+    text = describe_driver("dcma_missing_logic", 0.25, 0.1, "schedule")
+    assert text.startswith("Activities without logic (DCMA 1) is 25%")
+    assert describe_driver("dcma_bei", None, -0.1, "cost").startswith("No schedule file imported")
