@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-Target = Literal["schedule", "cost"]
+Target = Literal["schedule", "cost", "forward"]
 MAX_PROJECTS_PER_CALL = 1000
 MAX_SNAPSHOTS_PER_PROJECT = 500
 MIN_DATE = date(1900, 1, 1)

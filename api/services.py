@@ -127,12 +127,13 @@ class ModelState:
 
     @property
     def ready(self) -> bool:
-        return not self.missing and all(t in self.loaded for t in TARGETS)
+        """At least one target has a model: the service scores the targets it has."""
+        return bool(self.loaded)
 
-    def require(self) -> Mapping[str, LoadedModel]:
-        """Every target's model; ``ModelNotAvailable`` naming those missing."""
-        if not self.ready:
-            names = ", ".join(t for t in TARGETS if t not in self.loaded)
+    def require(self, target: str | None = None) -> Mapping[str, LoadedModel]:
+        """The loaded models (that of ``target`` must be among them); else ``ModelNotAvailable``."""
+        if not self.loaded or (target is not None and target not in self.loaded):
+            names = target or ", ".join(t for t in TARGETS if t not in self.loaded)
             raise ModelNotAvailable(f"no champion model loaded for: {names}")
         return self.loaded
 
@@ -515,6 +516,8 @@ def portfolio_risks(
     band: str | None = None,
 ) -> PortfolioRisksOut:
     """Rank the cached scores by ``target`` probability (unscorable last), filter, cut."""
+    if target not in dict(scores.versions):
+        raise ModelNotAvailable(f"no champion model loaded for: {target}")
     portfolio, category, band = _blank(portfolio), _blank(category), _blank(band)
     if band is not None and band.lower() not in settings.band_names:
         raise ValidationFailed(

@@ -185,6 +185,7 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
 _REASONS: dict[str, str] = {
     "schedule": "no start_date/baseline_finish (planned duration unknown)",
     "cost": "no baseline_budget and no budget",
+    "forward": "no planned duration and no budget (no forecast to watch)",
 }
 
 
@@ -192,10 +193,14 @@ def insufficient_reason(frame: pd.DataFrame, target: str) -> pd.Series:
     """Why each row cannot be scored for ``target`` (None when it can)."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {TARGETS}")
+    no_duration = frame["planned_duration_days"].isna()
+    no_budget = frame["log_budget"].isna() & frame["log_current_budget"].isna()
     if target == "schedule":
-        missing = frame["planned_duration_days"].isna()
+        missing = no_duration
+    elif target == "cost":
+        missing = no_budget
     else:
-        missing = frame["log_budget"].isna() & frame["log_current_budget"].isna()
+        missing = no_duration & no_budget
     reasons = np.full(len(frame), None, dtype=object)
     reasons[missing.to_numpy(dtype=bool)] = _REASONS[target]
     return pd.Series(reasons, index=frame.index, dtype=object, name=f"{target}_reason")

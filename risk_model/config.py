@@ -8,7 +8,23 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-TARGETS: tuple[str, ...] = ("schedule", "cost")
+#: Every target the product models. ``schedule`` and ``cost`` are *outcome* targets (the
+#: finished project overran its baseline by more than a threshold: labels need finished
+#: projects); ``forward`` is a *forward* target (within the next H months the forecast finish
+#: moves later by more than d days or the forecast cost grows by more than c%: labels need only
+#: H months of later reports, so a PMO can train on its active portfolio).
+TARGETS: tuple[str, ...] = ("schedule", "cost", "forward")
+OUTCOME_TARGETS: tuple[str, ...] = ("schedule", "cost")
+FORWARD_TARGETS: tuple[str, ...] = ("forward",)
+
+
+def target_kind(target: str) -> str:
+    """``"outcome"`` or ``"forward"``; ValueError for an unknown target."""
+    if target in OUTCOME_TARGETS:
+        return "outcome"
+    if target in FORWARD_TARGETS:
+        return "forward"
+    raise ValueError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
 
 
 class Settings(BaseSettings):
@@ -32,6 +48,29 @@ class Settings(BaseSettings):
     )
     cost_threshold: float = Field(
         default=0.10, gt=0, description="Cost growth share of baseline budget."
+    )
+    # Forward target (issue 3): within ``forward_horizon_months`` after a report, the forecast
+    # finish moves later by more than ``forward_slip_days`` or the forecast cost grows by more
+    # than ``forward_cost_growth``. A row is labelled only when the whole window was observed:
+    # the project reported again at least ``forward_horizon_months`` later (less
+    # ``forward_tolerance_days`` for reporting jitter) or finished inside the window.
+    forward_horizon_months: int = Field(default=6, ge=1, le=36)
+    forward_slip_days: float = Field(default=30.0, ge=0)
+    forward_cost_growth: float = Field(default=0.05, ge=0)
+    forward_tolerance_days: int = Field(default=15, ge=0)
+    # Backtest and retraining (issue 3)
+    backtest_folds: int = Field(default=4, ge=1, le=24, description="Rolling-origin cut-offs.")
+    alarm_threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="Probability at which the early-warning alarm is on."
+    )
+    promote_margin: float = Field(
+        default=0.005, ge=0, description="Primary-metric gain a challenger needs to be promoted."
+    )
+    promote_calibration_slack: float = Field(
+        default=0.005, ge=0, description="How much worse the challenger's ECE may be."
+    )
+    psi_threshold: float = Field(
+        default=0.25, gt=0, description="PSI above which a feature drifts."
     )
     # Bands: probability cut points, ascending, for low < medium < high < critical.
     band_cuts: tuple[float, float, float] = (0.25, 0.5, 0.75)
@@ -102,7 +141,12 @@ class Settings(BaseSettings):
         return f"{self.model_name_prefix}-{target}"
 
     def threshold(self, target: str) -> float:
-        return self.schedule_threshold if target == "schedule" else self.cost_threshold
+        """The size threshold of an outcome target, or the cost-growth share of ``forward``."""
+        if target == "schedule":
+            return self.schedule_threshold
+        if target == "cost":
+            return self.cost_threshold
+        return self.forward_cost_growth
 
     def ensure_home(self) -> Path:
         """Create the data directory (called by commands, never at import)."""

@@ -206,9 +206,8 @@ def _score_target(
 def scores_to_frame(scores: Sequence[ProjectScore]) -> pd.DataFrame:
     """One flat row per score for CSV / JSON: ``p_<target>``, ``band_<target>``,
     ``drivers_<target>`` (driver texts joined by "; ") per target, and ``reasons``."""
-    targets = list(TARGETS)
-    for s in scores:
-        targets += [t for t in s.scores if t not in targets]
+    present = {t for s in scores for t in s.scores}
+    targets = [t for t in TARGETS if t in present] + sorted(present - set(TARGETS))
     columns = ["project_id", "as_of"]
     for t in targets:
         columns += [f"p_{t}", f"band_{t}", f"drivers_{t}"]

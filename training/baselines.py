@@ -4,12 +4,18 @@ Each baseline is a score per feature row (higher = riskier), computed from the f
 only (no outcome column):
 
 - ``evm_rule``: the classic alarm, 1.0 when SPI(t) < 0.9 (schedule; SPI when SPI(t) is
-  unknown) or CPI < 0.9 (cost), else 0.0; NaN when the index is unknown.
+  unknown) or CPI < 0.9 (cost), either of them for ``forward``, else 0.0; NaN when the index
+  is unknown.
 - ``index_forecast``: the index-based forecast as a continuous score: IEAC(t)/PD - 1 (the
-  predicted slip share) for schedule, EAC/BAC - 1 with EAC = BAC/CPI for cost.
+  predicted slip share) for schedule, EAC/BAC - 1 with EAC = BAC/CPI for cost; for
+  ``forward``, how far the index forecasts lie beyond the PM's current forecast (the larger of
+  IEAC(t)/PD - 1 - forecast slip and BAC/CPI/BAC - 1 - forecast cost growth): a forecast the
+  indices contradict is a forecast about to move.
 - ``composite_eac`` (cost only): EAC/BAC - 1 with the composite (CPI x SPI) EAC.
 - ``pm_forecast``: the project manager's own current forecast: forecast slip share (schedule)
   or forecast cost growth (cost), "it will finish when and for what the PM says".
+- ``recent_moves`` (forward only): the forecast has been moving, so it will move again: the
+  larger of the last report's forecast-slip change and the forecast-cost-growth trend.
 - ``base_rate``: the reference-class rate, P(overrun) of the row's category among training
   projects, shrunk toward the overall training rate (``CategoryBaseRate``).
 
@@ -57,16 +63,26 @@ def _below(values: pd.Series, cutoff: float) -> pd.Series:
 def evm_rule(features: pd.DataFrame, target: str, cutoff: float = EVM_ALARM_BELOW) -> pd.Series:
     """1.0 when SPI(t) (else SPI) < cutoff for schedule, CPI < cutoff for cost; NaN if unknown."""
     _check_target(target)
+    spi = _num(features, "spi_t").fillna(_num(features, "spi"))
     if target == "schedule":
-        index = _num(features, "spi_t").fillna(_num(features, "spi"))
-    else:
+        index = spi
+    elif target == "cost":
         index = _num(features, "cpi")
+    else:
+        index = pd.concat([spi, _num(features, "cpi")], axis=1).min(axis=1, skipna=True)
     return _below(index, cutoff).rename("evm_rule")
 
 
 def index_forecast(features: pd.DataFrame, target: str) -> pd.Series:
     """Predicted overrun share from the indices: IEAC(t)/PD - 1, or EAC(CPI)/BAC - 1."""
     _check_target(target)
+    if target == "forward":
+        slip_gap = _num(features, "ieac_t_share") - 1.0 - _num(features, "forecast_slip").fillna(0)
+        cost_gap = (
+            _num(features, "eac_bac_cpi") - 1.0 - _num(features, "forecast_cost_growth").fillna(0)
+        )
+        gap = pd.concat([slip_gap, cost_gap], axis=1).max(axis=1, skipna=True)
+        return gap.rename("index_forecast")
     column = "ieac_t_share" if target == "schedule" else "eac_bac_cpi"
     return (_num(features, column) - 1.0).rename("index_forecast")
 
@@ -83,12 +99,24 @@ def pm_forecast(features: pd.DataFrame, target: str) -> pd.Series:
     return _num(features, column).rename("pm_forecast")
 
 
+def recent_moves(features: pd.DataFrame) -> pd.Series:
+    """Forward target: how much the forecast moved lately (slip change, cost-growth trend)."""
+    moves = pd.concat(
+        [_num(features, "forecast_slip_change"), _num(features, "forecast_cost_growth_trend")],
+        axis=1,
+    )
+    return moves.max(axis=1, skipna=True).rename("recent_moves")
+
+
 def baseline_scores(features: pd.DataFrame, target: str) -> pd.DataFrame:
     """Every score baseline of ``target`` as columns, indexed like ``features`` (NaN kept)."""
     columns = [evm_rule(features, target), index_forecast(features, target)]
     if target == "cost":
         columns.append(composite_eac(features))
-    columns.append(pm_forecast(features, target))
+    if target == "forward":
+        columns.append(recent_moves(features))
+    else:
+        columns.append(pm_forecast(features, target))
     return pd.concat(columns, axis=1)
 
 
@@ -238,7 +266,8 @@ def fit_baselines(
     rows: pd.DataFrame,
     y: pd.Series,
     *,
-    train_ids: Collection[str],
+    train_ids: Collection[str] | None = None,
+    train_mask: NDArray[np.bool_] | None = None,
     target: str,
     threshold: float = 0.10,
     prior_strength: float = 10.0,
@@ -246,11 +275,16 @@ def fit_baselines(
     """Fit the baselines' probability maps and the category base rate on training rows only.
 
     ``rows`` are labelled feature rows (from ``label_rows``) of any split, ``y`` their labels
-    (same index); only rows whose ``project_id`` is in ``train_ids`` are used, so labels of
-    calibration and test projects cannot leak into a baseline.
+    (same index); only training rows are used (``train_mask``, or rows whose ``project_id`` is
+    in ``train_ids``), so labels of calibration and test rows cannot leak into a baseline.
     """
     _check_target(target)
-    train = rows["project_id"].astype(str).isin({str(p) for p in train_ids}).to_numpy()
+    if train_mask is not None:
+        train = np.asarray(train_mask, dtype=bool)
+    elif train_ids is not None:
+        train = rows["project_id"].astype(str).isin({str(p) for p in train_ids}).to_numpy()
+    else:
+        raise ValueError("fit_baselines needs train_ids or train_mask")
     if not train.any():
         raise ValueError("no row belongs to a training project")
     X_train = rows.loc[train]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +16,11 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from risk_model.config import TARGETS, Settings
-from risk_model.exceptions import PmoRiskError
+from risk_model.exceptions import (
+    InsufficientData,
+    ModelNotAvailable,
+    PmoRiskError,
+)
 from training import cli_scores
 from training.cli_scores import refresh_stored_scores
 
@@ -155,22 +159,48 @@ def simulate(
 
 
 # ------------------------------------------------------------------------------------ train
-def _train(settings: Settings, oracle: pd.DataFrame | None, promote: bool) -> dict[str, Any]:
-    from training.train import log_and_register, train_portfolio
+def _train(
+    settings: Settings,
+    oracle: pd.DataFrame | None,
+    promote: bool,
+    targets: Sequence[str] = TARGETS,
+    *,
+    required: bool = False,
+) -> dict[str, Any]:
+    """Train and register ``targets``; a target without enough labelled history is skipped
+    with the reason (an error when ``required``: the user named it)."""
+    from features.pipeline import build_features
+    from training.labels import labelled_rows
+    from training.train import fit_target, log_and_register
 
     store = _store(settings)
     projects = store.projects()
     snapshots = store.snapshots()
     if projects.empty:
         raise PmoRiskError("the store is empty: run `pmo-risk import` first")
-    with _steps(2 * len(TARGETS) + 1 + len(TARGETS)) as advance:
-        fits = train_portfolio(projects, snapshots, settings, oracle=oracle, progress=advance)
+    fits: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    with _steps(3 * len(targets) + 1) as advance:
+        advance(f"building features for {len(snapshots)} reports of {len(projects)} projects")
+        features = build_features(projects, snapshots)
+        for target in targets:
+            try:
+                labelled = labelled_rows(features, projects, snapshots, target, settings)
+                fits[target] = fit_target(labelled, settings, oracle=oracle, progress=advance)
+            except InsufficientData as exc:
+                if required:
+                    raise
+                skipped[target] = str(exc)
         versions = log_and_register(fits, _registry(settings), promote=promote, progress=advance)
     for target, fit in fits.items():
-        out.print(f"\n[bold]{target} overrun model[/bold] (version {versions[target]}), test set:")
+        out.print(f"\n[bold]{target} model[/bold] (version {versions[target]}), test set:")
         out.print(fit.table, highlight=False)
+    for target, reason in skipped.items():
+        console.print(f"[yellow]{target}: not trained[/yellow]: {reason}")
+    if not fits:
+        raise InsufficientData("no target could be trained: " + "; ".join(skipped.values()))
     refresh_stored_scores(settings, quiet=True)
-    return {"fits": fits, "versions": versions}
+    return {"fits": fits, "versions": versions, "skipped": skipped}
 
 
 @app.command()
@@ -186,8 +216,21 @@ def train(
         Path | None, typer.Option(help="oracle.csv from `simulate`, to report the best achievable.")
     ] = None,
     promote: Annotated[bool, typer.Option(help="Make the new models champion at once.")] = False,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(help="Target(s) to train: schedule, cost, forward (default: all)."),
+    ] = None,
+    horizon_months: Annotated[
+        int | None, typer.Option(help="Forward target: window length in months (default 6).")
+    ] = None,
+    slip_days: Annotated[
+        float | None, typer.Option(help="Forward target: forecast finish move in days (30).")
+    ] = None,
+    cost_growth: Annotated[
+        float | None, typer.Option(help="Forward target: forecast cost growth share (0.05).")
+    ] = None,
 ) -> None:
-    """Train, evaluate and register schedule and cost overrun models on the stored history.
+    """Train, evaluate and register the overrun models on the stored history.
 
     Projects are split by finish date (earliest train, next calibrate, latest test); metrics
     on the test projects are printed beside the EVM rule, index forecasts, the PM's own
@@ -200,15 +243,33 @@ def train(
         updates["schedule_threshold"] = schedule_threshold
     if cost_threshold is not None:
         updates["cost_threshold"] = cost_threshold
+    for key, value in (
+        ("forward_horizon_months", horizon_months),
+        ("forward_slip_days", slip_days),
+        ("forward_cost_growth", cost_growth),
+    ):
+        if value is not None:
+            updates[key] = value
     if updates:
         settings = Settings(**{**settings.model_dump(), **updates})
     oracle_frame = pd.read_csv(oracle, parse_dates=["as_of"]) if oracle else None
     if oracle_frame is not None:
         oracle_frame["project_id"] = oracle_frame["project_id"].astype(str)
     try:
-        _train(settings, oracle_frame, promote)
+        targets = _targets(target)
+        _train(settings, oracle_frame, promote, targets, required=bool(target))
     except PmoRiskError as exc:
         _fail(exc)
+
+
+def _targets(chosen: Sequence[str] | None) -> tuple[str, ...]:
+    """The targets a user named (validated), or every target."""
+    if not chosen:
+        return TARGETS
+    unknown = [t for t in chosen if t not in TARGETS]
+    if unknown:
+        raise PmoRiskError(f"unknown target {unknown[0]!r}; expected one of {', '.join(TARGETS)}")
+    return tuple(dict.fromkeys(chosen))
 
 
 # ---------------------------------------------------------------------------------- promote
@@ -253,8 +314,20 @@ def models(ctx: typer.Context) -> None:
 
 # ------------------------------------------------------------------------------------ score
 def _load_models(settings: Settings) -> dict[str, Any]:
+    """The champion of every target that has one (at least one is required)."""
     registry = _registry(settings)
-    return {t: registry.load(t) for t in TARGETS}
+    loaded: dict[str, Any] = {}
+    missing: list[str] = []
+    for t in TARGETS:
+        try:
+            loaded[t] = registry.load(t)
+        except ModelNotAvailable:
+            missing.append(t)
+    if not loaded:
+        raise ModelNotAvailable(
+            "no champion model registered: run `pmo-risk train` (or `pmo-risk demo`) first"
+        )
+    return loaded
 
 
 def _ranked(scores: list[Any], target: str = "schedule") -> list[Any]:
@@ -273,7 +346,7 @@ def score(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     output: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
-    target: Annotated[str, typer.Option(help="Rank by schedule or cost.")] = "schedule",
+    target: Annotated[str, typer.Option(help="Rank by schedule, cost or forward.")] = "schedule",
 ) -> None:
     """Rank every active project at its latest report (or as of a date) by overrun risk.
 
@@ -284,7 +357,9 @@ def score(
     from risk_model.scoring import scores_to_frame
 
     if fmt not in ("csv", "json") or target not in TARGETS:
-        console.print("[red]error:[/red] --format is csv or json; --target schedule or cost")
+        console.print(
+            f"[red]error:[/red] --format is csv or json; --target one of {', '.join(TARGETS)}"
+        )
         raise typer.Exit(code=2)
     settings = _settings(ctx)
     try:
@@ -294,7 +369,10 @@ def score(
         raise typer.Exit(code=2) from None
     try:
         with console.status("scoring portfolio"):
-            scores = score_portfolio(_store(settings), _load_models(settings), settings, as_of=when)
+            models = _load_models(settings)
+            if target not in models:
+                raise ModelNotAvailable(f"no champion model for {target}: train it first")
+            scores = score_portfolio(_store(settings), models, settings, as_of=when)
     except PmoRiskError as exc:
         _fail(exc)
     frame = scores_to_frame(_ranked(scores, target))
@@ -326,12 +404,15 @@ def _when(value: Any) -> str:
 
 def print_ranking(scores: list[Any], top: int, target: str = "schedule") -> None:
     """A rich table of the top projects: probabilities, bands and drivers of both targets."""
-    table = Table(title=f"Top {top} active projects by {target} overrun risk", show_lines=True)
-    for col in ("#", "project", "as of", "schedule", "cost", "why (schedule)", "why (cost)"):
+    table = Table(title=f"Top {top} active projects by {target} risk", show_lines=True)
+    present = [t for t in TARGETS if any(t in s.scores for s in scores)]
+    for col in ("#", "project", "as of", *present, f"why ({target})"):
         table.add_column(col, overflow="fold")
 
     def cell(ts: Any) -> str:
-        return f"{percent(ts.probability)} {ts.band}" if ts.probability is not None else "n/a"
+        if ts is None or ts.probability is None:
+            return "n/a"
+        return f"{percent(ts.probability)} {ts.band}"
 
     def why(ts: Any) -> str:
         if ts.probability is None:
@@ -339,10 +420,8 @@ def print_ranking(scores: list[Any], top: int, target: str = "schedule") -> None
         return "\n".join(f"{d.points:+.0f} pts {d.text}" for d in ts.drivers)
 
     for i, s in enumerate(_ranked(scores, target)[:top], 1):
-        sch, cost = s.scores["schedule"], s.scores["cost"]
-        table.add_row(
-            str(i), str(s.project_id), _when(s.as_of), cell(sch), cell(cost), why(sch), why(cost)
-        )
+        cells = [cell(s.scores.get(t)) for t in present]
+        table.add_row(str(i), str(s.project_id), _when(s.as_of), *cells, why(s.scores[target]))
     out.print(table)
 
 

@@ -144,3 +144,141 @@ def ratio_rows(
     rows = features.loc[keep].reset_index(drop=True)
     y = ratio.loc[keep].astype("float64").reset_index(drop=True).rename(col)
     return rows, y
+
+
+# --- Forward target -------------------------------------------------------------------------
+
+FORWARD_COLUMNS: tuple[str, ...] = (
+    "project_id",
+    "as_of",
+    "window_end",
+    "forward_slip_days",
+    "forward_cost_growth",
+    "forward_event",
+)
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Dates as float days since the epoch (NaN for NaT)."""
+    dt = pd.to_datetime(values).astype("datetime64[ns]")
+    out = dt.to_numpy().astype("int64").astype("float64") / 86_400e9
+    out[dt.isna().to_numpy()] = np.nan
+    return out
+
+
+def forward_labels(
+    projects: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    *,
+    horizon_months: int = 6,
+    slip_days: float = 30.0,
+    cost_growth: float = 0.05,
+    tolerance_days: int = 15,
+) -> pd.DataFrame:
+    """One row per snapshot: did the forecast move beyond the thresholds within the window?
+
+    For a report at ``as_of`` the window is ``(as_of, as_of + horizon_months]``. The current
+    forecast at a report is its ``forecast_finish`` / ``forecast_cost``, carried forward from
+    the project's earlier reports when blank, else the baseline (``baseline_finish``;
+    ``baseline_budget``, else ``budget``). ``forward_slip_days`` is the largest move later of the
+    forecast finish over the window's reports (and the actual finish when the project finished
+    inside the window); ``forward_cost_growth`` the largest growth share of the forecast cost
+    (and of the actual cost). ``forward_event`` is 1.0 when either exceeds its threshold, 0.0
+    when neither does, and NaN when the window was not observed in full: the project must have
+    reported again on or after ``window_end - tolerance_days``, or finished inside the window.
+    Reports after ``window_end`` are never used, so labels computed from data truncated at a
+    cut-off are exactly those known at the cut-off.
+    """
+    snaps = snapshots.sort_values(["project_id", "as_of"], kind="mergesort").reset_index(drop=True)
+    n = len(snaps)
+    if n == 0:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in FORWARD_COLUMNS})
+    proj = projects.drop_duplicates("project_id").set_index("project_id")
+    pid = snaps["project_id"].astype("object")
+
+    def project_value(column: str) -> pd.Series:
+        if column not in proj.columns:
+            return pd.Series(np.nan, index=snaps.index)
+        return pid.map(proj[column])
+
+    as_of = _days(snaps["as_of"])
+    window_end_ts = pd.to_datetime(snaps["as_of"]) + pd.DateOffset(months=horizon_months)
+    window_end = _days(window_end_ts)
+
+    finish = _days(snaps["forecast_finish"]) if "forecast_finish" in snaps else np.full(n, np.nan)
+    finish = pd.Series(finish).groupby(pid.to_numpy()).ffill().to_numpy()
+    finish = np.where(np.isnan(finish), _days(project_value("baseline_finish")), finish)
+    cost_reported = pd.to_numeric(
+        snaps.get("forecast_cost", pd.Series(np.nan, index=snaps.index))
+    ).astype("float64")
+    cost = cost_reported.groupby(pid.to_numpy()).ffill().to_numpy()
+    budget = pd.to_numeric(project_value("baseline_budget")).astype("float64").to_numpy()
+    current_budget = pd.to_numeric(snaps.get("budget", pd.Series(np.nan, index=snaps.index)))
+    budget = np.where(np.isnan(budget), current_budget.astype("float64").to_numpy(), budget)
+    cost = np.where(np.isnan(cost), budget, cost)
+
+    known = _has_outcome(proj.reset_index()).to_numpy()
+    outcome_known = pid.map(dict(zip(proj.index, known, strict=True))).fillna(False).to_numpy()
+    actual_finish = np.where(outcome_known, _days(project_value("actual_finish")), np.nan)
+    actual_cost = np.where(
+        outcome_known, pd.to_numeric(project_value("actual_cost")).astype("float64"), np.nan
+    )
+
+    # Position of each row's last report inside its window, by binary search on a key that
+    # orders projects first and dates second.
+    codes = pd.factorize(pid)[0].astype("float64")
+    span = np.nanmax(np.abs(np.concatenate([as_of, window_end]))) * 4 + 1e6
+    keys = codes * span + as_of
+    last_in_window = np.searchsorted(keys, codes * span + window_end, side="right") - 1
+    last_of_project = np.searchsorted(keys, codes * span + span / 2, side="right") - 1
+
+    max_finish = np.full(n, -np.inf)
+    max_cost = np.full(n, -np.inf)
+    idx = np.arange(n)
+    longest = int(np.max(last_in_window - idx)) if n else 0
+    for offset in range(1, longest + 1):
+        j = idx + offset
+        valid = j <= last_in_window
+        jj = np.where(valid, j, idx)
+        max_finish = np.where(valid, np.fmax(max_finish, finish[jj]), max_finish)
+        max_cost = np.where(valid, np.fmax(max_cost, cost[jj]), max_cost)
+    finished_inside = ~np.isnan(actual_finish) & (actual_finish <= window_end)
+    max_finish = np.where(finished_inside, np.fmax(max_finish, actual_finish), max_finish)
+    max_cost = np.where(
+        finished_inside & ~np.isnan(actual_cost), np.fmax(max_cost, actual_cost), max_cost
+    )
+    max_finish[np.isneginf(max_finish)] = np.nan
+    max_cost[np.isneginf(max_cost)] = np.nan
+
+    slip = max_finish - finish
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(cost > 0, max_cost / cost - 1.0, np.nan)
+    observed = (as_of[last_of_project] >= window_end - tolerance_days) | finished_inside
+    event = ((slip > slip_days) | (growth > cost_growth)).astype("float64")
+    unknown = np.isnan(slip) & np.isnan(growth)
+    event[~observed | unknown] = np.nan
+    no_window_report = (last_in_window <= idx) & ~finished_inside
+    event[no_window_report] = np.nan
+    return pd.DataFrame(
+        {
+            "project_id": pid.to_numpy(),
+            "as_of": pd.to_datetime(snaps["as_of"]).astype("datetime64[ns]").to_numpy(),
+            "window_end": window_end_ts.astype("datetime64[ns]").to_numpy(),
+            "forward_slip_days": np.where(observed, slip, np.nan),
+            "forward_cost_growth": np.where(observed, growth, np.nan),
+            "forward_event": event,
+        }
+    )
+
+
+def label_forward_rows(
+    features: pd.DataFrame, labels: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Feature rows with a known forward label: (rows, 0/1 labels, window end), aligned index."""
+    keyed = labels.dropna(subset=["forward_event"])[
+        ["project_id", "as_of", "forward_event", "window_end"]
+    ]
+    merged = features.merge(keyed, on=["project_id", "as_of"], how="inner", sort=False)
+    y = merged.pop("forward_event").astype("int64").rename("forward_event")
+    window_end = pd.to_datetime(merged.pop("window_end")).rename("label_date")
+    return merged, y, window_end

@@ -9,7 +9,7 @@ The model that is registered is exactly the model that was evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +17,12 @@ import numpy as np
 import pandas as pd
 
 from features.pipeline import build_features, feature_columns
-from risk_model.config import TARGETS, Settings
+from risk_model.config import TARGETS, Settings, target_kind
 from risk_model.estimator import RiskClassifier, monotone_for
 from risk_model.exceptions import InsufficientData
 from training.baselines import fit_baselines
 from training.evaluate import Result, evaluate_target, flatten_metrics, metrics_table
-from training.splits import Split, split_rows, time_split
-from training.targets import label_rows, make_targets
+from training.labels import Labelled, labelled_rows, split_labelled
 
 Progress = Callable[[str], None]
 
@@ -63,6 +62,7 @@ class TargetFit:
     test_frame: pd.DataFrame
     X_example: pd.DataFrame
     params: dict[str, Any] = field(default_factory=dict)
+    data_period: tuple[str, str] = ("", "")
 
 
 def _noop(_: str) -> None:
@@ -70,36 +70,37 @@ def _noop(_: str) -> None:
 
 
 def fit_target(
-    features: pd.DataFrame,
-    targets: pd.DataFrame,
-    target: str,
+    labelled: Labelled,
     settings: Settings,
     *,
     oracle: pd.DataFrame | None = None,
     progress: Progress = _noop,
 ) -> TargetFit:
-    """Train, calibrate and evaluate the model of ``target`` on time-ordered project splits."""
-    labelled = targets.dropna(subset=[f"{target}_overrun"])
-    split: Split = time_split(labelled, settings.split_fractions, target=target)
-    rows, y = label_rows(features, labelled, target)
-    train, cal, test = split_rows(rows, split)
-    for name, part in (("training", train), ("calibration", cal), ("test", test)):
-        if len(part) == 0 or y.loc[part.index].nunique() < 2:
+    """Train, calibrate and evaluate the model of one target on a time-ordered split."""
+    target = labelled.target
+    split = split_labelled(labelled, settings.split_fractions)
+    rows, y = labelled.rows, labelled.y
+    for name, mask in (("training", split.train), ("calibration", split.cal), ("test", split.test)):
+        if not mask.any() or y[mask].nunique() < 2:
             raise InsufficientData(
-                f"{target}: the {name} projects have no reports with both outcomes; "
-                f"{len(labelled)} projects have a known outcome"
+                f"{target}: the {name} part has no reports with both outcomes "
+                f"({len(labelled)} labelled reports in all)"
             )
+    train, cal, test = rows.loc[split.train], rows.loc[split.cal], rows.loc[split.test]
+    sizes = split.sizes(labelled)
     columns = feature_columns(rows)
-    model = RiskClassifier.from_settings(settings, monotone=monotone_for(MONOTONE[target], columns))
-    progress(f"{target}: fitting on {len(train)} reports of {len(split.train_ids)} projects")
+    model = RiskClassifier.from_settings(
+        settings, monotone=monotone_for(MONOTONE.get(target, {}), columns)
+    )
+    progress(f"{target}: fitting on {len(train)} reports of {sizes['train_projects']} projects")
     model.fit(train[columns], y.loc[train.index], cal[columns], y.loc[cal.index])
 
-    progress(f"{target}: evaluating on {len(test)} reports of {len(split.test_ids)} projects")
+    progress(f"{target}: evaluating on {len(test)} reports of {sizes['test_projects']} projects")
     frame = test[["project_id", "as_of", *columns]].copy()
     frame["y"] = y.loc[test.index].to_numpy()
     frame["p_model"] = model.predict_proba(test[columns])[:, 1]
     fitted = fit_baselines(
-        rows, y, train_ids=split.train_ids, target=target, threshold=settings.threshold(target)
+        rows, y, train_mask=split.train, target=target, threshold=settings.threshold(target)
     )
     scored = pd.concat([frame, fitted.transform(test)], axis=1)
     scorers = fitted.scorers()
@@ -112,19 +113,13 @@ def fit_target(
         if scored["p_oracle"].notna().any():
             scorers["oracle"] = "p_oracle"
     evaluation = evaluate_target(scored, scorers)
-    sizes = {
-        "train_projects": len(split.train_ids),
-        "cal_projects": len(split.cal_ids),
-        "test_projects": len(split.test_ids),
-        "train_rows": len(train),
-        "cal_rows": len(cal),
-        "test_rows": len(test),
-    }
     params = {
         **model.get_params(),
         "target": target,
+        "target_kind": target_kind(target),
         "threshold": settings.threshold(target),
         "split_fractions": settings.split_fractions,
+        **target_definition(target, settings),
         **sizes,
     }
     return TargetFit(
@@ -137,7 +132,22 @@ def fit_target(
         test_frame=scored,
         X_example=train[columns].head(5),
         params=params,
+        data_period=(
+            str(pd.to_datetime(rows["as_of"]).min().date()),
+            str(pd.to_datetime(rows["as_of"]).max().date()),
+        ),
     )
+
+
+def target_definition(target: str, settings: Settings) -> dict[str, Any]:
+    """The parameters that define a target's label, for run params and model cards."""
+    if target_kind(target) == "forward":
+        return {
+            "horizon_months": settings.forward_horizon_months,
+            "slip_days": settings.forward_slip_days,
+            "cost_growth": settings.forward_cost_growth,
+        }
+    return {"overrun_threshold": settings.threshold(target)}
 
 
 def train_portfolio(
@@ -146,19 +156,19 @@ def train_portfolio(
     settings: Settings,
     *,
     oracle: pd.DataFrame | None = None,
-    targets: tuple[str, ...] = TARGETS,
+    targets: Sequence[str] = TARGETS,
     progress: Progress = _noop,
 ) -> dict[str, TargetFit]:
     """Features once, then one fitted and evaluated model per target."""
     progress(f"building features for {len(snapshots)} reports of {len(projects)} projects")
     features = build_features(projects, snapshots)
-    labels = make_targets(
-        projects,
-        schedule_threshold=settings.schedule_threshold,
-        cost_threshold=settings.cost_threshold,
-    )
     return {
-        t: fit_target(features, labels, t, settings, oracle=oracle, progress=progress)
+        t: fit_target(
+            labelled_rows(features, projects, snapshots, t, settings),
+            settings,
+            oracle=oracle,
+            progress=progress,
+        )
         for t in targets
     }
 

@@ -19,9 +19,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from risk_model.config import Settings
-
-TARGETS = ("schedule", "cost")
+from risk_model.config import TARGETS, Settings
 
 
 # -- fixtures ---------------------------------------------------------------------------------

@@ -51,12 +51,16 @@ def test_number_date_and_scalar_helpers_never_leak_nan() -> None:
     assert scalar("IT") == "IT" and scalar(np.nan) is None and scalar(np.int64(3)) == 3.0
 
 
-def test_model_state_requires_both_targets() -> None:
+def test_model_state_serves_the_targets_it_has() -> None:
     assert BOTH.ready and BOTH.cache_key() == (("cost", "2"), ("schedule", "1"))
     half = ModelState({"schedule": _loaded("schedule", "1")}, {"cost": "none registered"})
-    assert not half.ready
+    assert half.ready and set(half.require()) == {"schedule"}
     with pytest.raises(ModelNotAvailable, match="cost"):
-        half.require()
+        half.require("cost")
+    none = ModelState({}, {"schedule": "none registered", "cost": "none registered"})
+    assert not none.ready
+    with pytest.raises(ModelNotAvailable):
+        none.require()
 
 
 def _body() -> ScoreIn:
