@@ -35,7 +35,7 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         str(data / "snapshots.csv"),
     )
     output = _run(home, "train", "--oracle", str(data / "oracle.csv"))
-    assert "schedule overrun model" in output and "oracle" in output
+    assert "schedule model" in output and "forward model" in output and "oracle" in output
     return home, data
 
 
@@ -49,7 +49,7 @@ def test_train_registers_champions_then_promote_moves_them(cli_home: tuple[Path,
 
     store = Store(Settings(home=home).store_url)
     first = ScoreStore(store).state()  # import, then the first train, stored the scores
-    assert first is not None and first.versions == {"schedule": "1", "cost": "1"}
+    assert first is not None and first.versions == {"schedule": "1", "cost": "1", "forward": "1"}
     assert first.revision == store.revision() and first.rows > 0
     listing = _run(home, "models")
     assert "pmo-risk-schedule" in listing and "champion" in listing
@@ -63,7 +63,7 @@ def test_train_registers_champions_then_promote_moves_them(cli_home: tuple[Path,
     assert reg.version_for("schedule", "champion") == "2"
     assert reg.version_for("cost", "champion") == "1"
     after = ScoreStore(store).state()
-    assert after is not None and after.versions == {"schedule": "2", "cost": "1"}
+    assert after is not None and after.versions == {"schedule": "2", "cost": "1", "forward": "1"}
     latest = ScoreStore(store).latest()
     assert {s["schedule"].model_version for s in latest.values()} == {"2"}
     assert "stored" in _run(home, "rescore")
