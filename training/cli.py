@@ -507,11 +507,21 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Start the API afterwards.")
     ] = True,
     top: Annotated[int, typer.Option(help="How many projects to list.")] = 20,
+    dataset: Annotated[
+        str, typer.Option(help="synthetic (default) or nyc (NYC capital projects).")
+    ] = "synthetic",
+    file: Annotated[
+        Path | None,
+        typer.Option(help="Local copy of the data set (nyc: the Open Data CSV export)."),
+    ] = None,
 ) -> None:
-    """Simulate a portfolio, import it, train, register and promote, rank it, then serve.
+    """Simulate a portfolio (or load a public one), import it, train, promote, rank, serve.
 
     Everything lands in the data directory (--home / $PMO_RISK_HOME): the SQLite store and
-    the MLflow store with its runs, plots and registered models.
+    the MLflow store with its runs, plots and registered models. With `--dataset nyc` the NYC
+    capital projects history is loaded from --file (or downloaded once, with a cache); its
+    projects have not finished, so the forward target is trained and the outcome targets are
+    skipped with the reason.
     """
     import tempfile
 
@@ -521,17 +531,30 @@ def demo(
     settings = _settings(ctx)
     console.print(f"[bold]pmo-risk demo[/bold]: data directory {settings.home}")
     try:
-        sim = _simulate(settings, projects, seed)
-        with tempfile.TemporaryDirectory() as tmp, console.status("importing"):
-            p_path, s_path = _write_portfolio(sim, Path(tmp), oracle=False)
-            summary = import_files(_store(settings), p_path, s_path)
-        console.print(f"imported: {summary}")
-        result = _train(settings, sim.oracle, promote=True)
+        if dataset == "nyc":
+            from features.sources.datasets.nyc import load_nyc
+
+            settings.ensure_home()
+            with console.status("loading NYC capital projects"):
+                nyc_projects, nyc_snapshots = load_nyc(file, cache_dir=settings.home / "cache")
+                summary = _store(settings).import_frames(nyc_projects, nyc_snapshots)
+            console.print(f"imported: {summary}")
+            result = _train(settings, None, promote=True)
+        elif dataset == "synthetic":
+            sim = _simulate(settings, projects, seed)
+            with tempfile.TemporaryDirectory() as tmp, console.status("importing"):
+                p_path, s_path = _write_portfolio(sim, Path(tmp), oracle=False)
+                summary = import_files(_store(settings), p_path, s_path)
+            console.print(f"imported: {summary}")
+            result = _train(settings, sim.oracle, promote=True)
+        else:
+            raise PmoRiskError(f"unknown dataset {dataset!r}: synthetic or nyc")
         with console.status("ranking the active portfolio"):
             scores = score_portfolio(_store(settings), _load_models(settings), settings)
     except PmoRiskError as exc:
         _fail(exc)
-    print_ranking(scores, top)
+    ranked_by = next(t for t in TARGETS if t in result["versions"])
+    print_ranking(scores, top, ranked_by)
     versions = result["versions"]
     console.print(f"champion versions: {versions}; runs and plots in {settings.mlflow_uri}")
     if serve_api:
@@ -543,10 +566,11 @@ cli_scores.register(app)
 
 def _register_commands() -> None:
     """Commands that live in their own modules (each adds itself to ``app``)."""
-    from training import cli_data, cli_schedules
+    from training import cli_data, cli_evaluate, cli_schedules
 
     cli_data.register(app)
     cli_schedules.register(app)  # issue 4: schedule-check
+    cli_evaluate.register(app)  # issue 3: evaluate
 
 
 _register_commands()

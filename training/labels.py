@@ -149,3 +149,34 @@ def split_labelled(
         pid.isin(split.cal_ids).to_numpy(),
         pid.isin(split.test_ids).to_numpy(),
     )
+
+
+def split_train_cal(labelled: Labelled, *, cal_fraction: float = 0.25) -> tuple[Mask, Mask]:
+    """Two-way time split for a model trained on everything known (backtest folds, retrain).
+
+    Outcome targets: projects ordered by outcome date, the latest ``cal_fraction`` of them
+    calibrate. Forward target: the latest ``cal_fraction`` of reports calibrate, and training
+    keeps only rows whose label was known before the first calibration report was made (the
+    reports in between are left out).
+    """
+    if not 0 < cal_fraction < 1:
+        raise ValueError("cal_fraction must be inside (0, 1)")
+    if len(labelled) == 0:
+        raise InsufficientData(f"{labelled.target}: no labelled reports")
+    if target_kind(labelled.target) == "forward":
+        as_of = pd.to_datetime(labelled.rows["as_of"])
+        dates = as_of.sort_values(kind="mergesort").reset_index(drop=True)
+        t1 = dates.iloc[min(len(dates) - 1, int(len(dates) * (1 - cal_fraction)))]
+        return (labelled.label_date <= t1).to_numpy(), (as_of > t1).to_numpy()
+    per_project = (
+        pd.DataFrame(
+            {"project_id": labelled.rows["project_id"].astype(str), "date": labelled.label_date}
+        )
+        .drop_duplicates("project_id")
+        .sort_values(["date", "project_id"], kind="mergesort")
+    )
+    n_cal = max(1, round(len(per_project) * cal_fraction))
+    cal_ids = set(per_project["project_id"].iloc[len(per_project) - n_cal :])
+    pid = labelled.rows["project_id"].astype(str)
+    cal = pid.isin(cal_ids).to_numpy()
+    return ~cal, cal
