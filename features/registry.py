@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -547,3 +548,19 @@ def feature_table_markdown() -> str:
         "A numeric extra column of the projects table (project attribute). |"
     )
     return "\n".join(lines) + "\n"
+
+
+def feature_glossary(names: Iterable[str]) -> pd.DataFrame:
+    """Title, unit and meaning of each named feature (index: name), e.g. beside an importance
+    table. ``attr_<name>`` columns are project attributes; unknown names get empty cells."""
+    rows = []
+    for name in names:
+        spec = FEATURES.get(name)
+        if spec is not None:
+            rows.append((name, spec.title, spec.unit, spec.meaning))
+        elif name.startswith(ATTR_PREFIX):
+            rows.append((name, name[len(ATTR_PREFIX) :], "as given", "A project attribute."))
+        else:
+            rows.append((name, name, "", ""))
+    frame = pd.DataFrame(rows, columns=["feature", "title", "unit", "meaning"])
+    return frame.set_index("feature")

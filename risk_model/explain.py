@@ -21,7 +21,7 @@ This module never imports ``features``; the caller supplies ``describe`` (in pro
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -248,3 +248,165 @@ def format_points(points: float) -> str:
     if math.isnan(points) or abs(points) < 0.5:
         return "<1 point"
     return f"{points:+.0f} points"
+
+
+# ------------------------------------------------------ analyst views (issue 3, notebooks)
+
+
+def contribution_points(model: RiskClassifier, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every feature's contribution in probability points (X's index), and the calibrated p.
+
+    Points follow ``probability_points`` with the model's calibrated base probability, so they
+    are on the scale a PMO reads (+14 = adds 14 points of risk).
+    """
+    contrib = model.contributions(X)
+    base = contrib[BASE_VALUE].to_numpy(dtype=np.float64)
+    values = contrib.drop(columns=BASE_VALUE)
+    p = model.calibrate_margin(contrib.sum(axis=1).to_numpy(dtype=np.float64))
+    if len(values) == 0:
+        return values.astype(np.float64), p
+    p_base = float(model.calibrate_margin(base[:1])[0])
+    points = probability_points(values.to_numpy(dtype=np.float64), p, p_base)
+    return pd.DataFrame(points, index=values.index, columns=values.columns), p
+
+
+def _figure(width: float, height: float, rows: int = 1) -> tuple[Figure, list[Any]]:
+    """A Figure on its own Agg canvas (no pyplot state) and its axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(rows, 1, i + 1) for i in range(rows)]
+    return fig, axes
+
+
+def shap_dependence_figure(
+    model: RiskClassifier,
+    X: pd.DataFrame,
+    feature: str,
+    *,
+    colour_by: str | None = None,
+) -> Figure:
+    """How one feature's value moves the risk: value (x) against its SHAP value (y, log-odds).
+
+    ``colour_by`` colours each point by another feature's value (rank-scaled, low blue to high
+    red), which shows interactions. A text feature is drawn as one jittered column per value.
+    Missing values are left out of the plot (the title counts them).
+    """
+    columns = model.feature_names()
+    for name in (feature, colour_by):
+        if name is not None and name not in columns:
+            raise KeyError(f"{name!r} is not an input of the model")
+    contrib = model.contributions(X)
+    shap_values = contrib[feature].to_numpy(dtype=np.float64)
+    raw = X[feature].set_axis(contrib.index, axis=0)
+    numeric = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    fig, (ax,) = _figure(7.5, 4.5)
+    rng = np.random.default_rng(0)
+    text_values = raw.notna() & np.isnan(numeric)
+    if text_values.any():
+        labels = sorted({str(v) for v in raw[raw.notna()]})
+        codes = {label: i for i, label in enumerate(labels)}
+        x = np.array(
+            [codes[str(v)] if pd.notna(v) else np.nan for v in raw], dtype=np.float64
+        ) + rng.uniform(-0.25, 0.25, size=len(raw))
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, rotation=30, ha="right")
+    else:
+        x = numeric
+    missing = int(np.isnan(x).sum())
+    if colour_by is None:
+        ax.scatter(x, shap_values, s=8, alpha=0.6, color="tab:blue")
+    else:
+        colour = _colour_values(X[colour_by].set_axis(contrib.index, axis=0), len(shap_values))
+        points = ax.scatter(
+            x, shap_values, c=colour, cmap="coolwarm", vmin=0.0, vmax=1.0, s=8, alpha=0.7
+        )
+        bar = fig.colorbar(points, ax=ax, ticks=[0.0, 1.0])
+        bar.ax.set_yticklabels(["low", "high"])
+        bar.set_label(colour_by)
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_xlabel(feature)
+    ax.set_ylabel(f"SHAP value of {feature} (log-odds)")
+    title = f"How {feature} moves the risk"
+    ax.set_title(title + (f" ({missing} rows without a value not shown)" if missing else ""))
+    fig.tight_layout()
+    return fig
+
+
+def cohort_contributions(
+    model: RiskClassifier,
+    X: pd.DataFrame,
+    cohort: pd.Series | Sequence[Any],
+    *,
+    top: int = 8,
+) -> pd.DataFrame:
+    """Mean probability and mean contribution (points) of the ``top`` features per cohort.
+
+    ``cohort`` gives one label per row of ``X``, in X's order (category, phase, band...);
+    missing labels form the cohort ``"(none)"``. Features are the ``top`` ones by mean
+    |points| over all rows; cohorts are sorted by mean probability, riskiest first. A cell says
+    how many points that feature adds to (or takes from) the cohort's risk on average.
+    """
+    labels = np.asarray(cohort, dtype=object)
+    if len(labels) != len(X):
+        raise ValueError(f"cohort has {len(labels)} labels for {len(X)} rows")
+    points, p = contribution_points(model, X)
+    order = list(points.abs().mean().sort_values(ascending=False).index[:top])
+    name = str(getattr(cohort, "name", None) or "cohort")
+    keys = pd.Series(
+        ["(none)" if _plain(v) is None else str(v) for v in labels], index=points.index, name=name
+    )
+    frame = points[order].assign(rows=1.0, mean_probability=p)
+    grouped = frame.groupby(keys, sort=False)
+    out = grouped[["mean_probability", *order]].mean()
+    out.insert(0, "rows", grouped["rows"].sum().astype(int))
+    return out.sort_values("mean_probability", ascending=False)
+
+
+def contribution_history(
+    model: RiskClassifier,
+    X: pd.DataFrame,
+    as_of: pd.Series | Sequence[Any],
+    *,
+    top: int = 5,
+) -> pd.DataFrame:
+    """One project's risk and drivers report by report, in probability points.
+
+    ``X`` holds the project's feature rows and ``as_of`` their report dates (same order).
+    Returns one row per report, oldest first, indexed by ``as_of``: ``probability``, then the
+    ``top`` features by largest |points| at any report, then ``other`` (all remaining features).
+    """
+    dates = pd.to_datetime(pd.Series(np.asarray(as_of), name="as_of"))
+    if len(dates) != len(X):
+        raise ValueError(f"as_of has {len(dates)} dates for {len(X)} rows")
+    points, p = contribution_points(model, X)
+    order = list(points.abs().max().sort_values(ascending=False).index[:top])
+    rest = [c for c in points.columns if c not in order]
+    history = points[order].reset_index(drop=True)
+    history.insert(0, "probability", p)
+    history["other"] = points[rest].sum(axis=1).to_numpy(dtype=np.float64)
+    history.index = pd.DatetimeIndex(dates, name="as_of")
+    return history.sort_index(kind="stable")
+
+
+def driver_history_figure(history: pd.DataFrame, *, title: str = "") -> Figure:
+    """``contribution_history`` drawn: the risk (top) and each driver's points (bottom)."""
+    fig, (risk_ax, points_ax) = _figure(8.5, 6.0, rows=2)
+    dates = history.index
+    risk_ax.plot(dates, 100.0 * history["probability"], marker="o", color="black")
+    risk_ax.set_ylim(0, 100)
+    risk_ax.set_ylabel("risk (%)")
+    risk_ax.set_title(title or "Risk and its drivers, report by report")
+    for column in history.columns:
+        if column == "probability":
+            continue
+        style = "--" if column == "other" else "-"
+        points_ax.plot(dates, history[column], style, marker=".", label=column)
+    points_ax.axhline(0.0, color="grey", linewidth=0.8)
+    points_ax.set_ylabel("points of risk")
+    points_ax.legend(loc="upper left", fontsize="small", ncol=2)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig

@@ -15,7 +15,7 @@ from features.pipeline import build_features, insufficient_reason
 from features.registry import describe_driver
 from risk_model.config import Settings
 from risk_model.score_store import ScoreState, ScoreStore
-from risk_model.scoring import ProjectScore, latest_rows, score_rows
+from risk_model.scoring import ProjectScore, latest_rows, score_rows, scores_to_frame
 from risk_model.store import Store
 
 
@@ -70,6 +70,50 @@ def score_features(
         full=full,
         versions={t: m.version for t, m in models.items()},
     )
+
+
+#: Project columns that name the project rather than a group of projects.
+_NOT_COHORTS = ("project_id", "name")
+
+
+def cohort_labels(
+    features: pd.DataFrame,
+    projects: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    scores: list[ProjectScore] | None = None,
+) -> pd.DataFrame:
+    """Labels to group feature rows by (``features``' index and order).
+
+    Every text attribute of the project (``category``, ``portfolio``, ``region``, ...), the
+    report's ``phase`` (None for a row without a report) and, given the rows' scores in row
+    order (``score_features(features, ..., latest_only=False)``), ``band_<target>`` per target.
+    """
+    keys = features[["project_id", "as_of"]].reset_index(drop=True)
+    text = [
+        c
+        for c in projects.columns
+        if c not in _NOT_COHORTS
+        and not pd.api.types.is_numeric_dtype(projects[c])
+        and not pd.api.types.is_datetime64_any_dtype(projects[c])
+    ]
+    labels = keys.merge(
+        projects[["project_id", *text]].drop_duplicates("project_id"), on="project_id", how="left"
+    )
+    if "phase" in snapshots.columns:
+        reports = snapshots[["project_id", "as_of", "phase"]].drop_duplicates(
+            ["project_id", "as_of"], keep="last"
+        )
+        labels = labels.merge(reports, on=["project_id", "as_of"], how="left")
+    if scores is not None:
+        if len(scores) != len(features):
+            raise ValueError(f"{len(scores)} scores for {len(features)} feature rows")
+        frame = scores_to_frame(scores)
+        bands = [c for c in frame.columns if c.startswith("band_")]
+        labels = pd.concat([labels, frame[bands]], axis=1)
+    labels = labels.drop(columns=["project_id", "as_of"]).astype(object)
+    labels = labels.where(labels.notna(), None)
+    labels.index = features.index
+    return labels
 
 
 def score_portfolio(

@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from features.pipeline import build_features
-from features.registry import FEATURES, FeatureSpec, describe_driver, feature_table_markdown
+from features.registry import (
+    FEATURES,
+    FeatureSpec,
+    describe_driver,
+    feature_glossary,
+    feature_table_markdown,
+)
 
 FIXED = [
     "elapsed_share",
@@ -140,3 +146,14 @@ def test_feature_table_lists_every_feature() -> None:
     for name in FEATURES:
         assert f"| `{name}` |" in table
     assert table.count("\n") == len(FEATURES) + 3
+
+
+def test_feature_glossary_gives_title_unit_and_meaning() -> None:
+    """Known features from the registry; project attributes and unknown names still get a row."""
+    glossary = feature_glossary(["cpi", "attr_team_size", "mystery"])
+    assert list(glossary.index) == ["cpi", "attr_team_size", "mystery"]
+    assert list(glossary.columns) == ["title", "unit", "meaning"]
+    assert glossary.loc["cpi", "title"] == FEATURES["cpi"].title
+    assert glossary.loc["cpi", "meaning"] == FEATURES["cpi"].meaning
+    assert glossary.loc["attr_team_size", "title"] == "team_size"
+    assert glossary.loc["mystery", "meaning"] == ""

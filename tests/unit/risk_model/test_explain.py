@@ -13,9 +13,14 @@ from scipy.special import expit
 from risk_model.estimator import RiskClassifier
 from risk_model.explain import (
     Driver,
+    cohort_contributions,
+    contribution_history,
+    contribution_points,
+    driver_history_figure,
     format_points,
     probability_points,
     rank_drivers,
+    shap_dependence_figure,
     shap_importance,
     shap_summary_figure,
     top_drivers,
@@ -117,3 +122,119 @@ def test_shap_importance(model_and_data: tuple[RiskClassifier, pd.DataFrame]) ->
     assert list(imp.columns) == ["mean_abs_shap", "mean_shap", "gain"]
     assert set(imp.index) == {"cpi", "forecast_slip", "category"}
     assert imp["mean_abs_shap"].is_monotonic_decreasing
+
+
+# ------------------------------------------------------------- analyst views (notebooks)
+
+
+def test_contribution_points_add_up_to_the_probability_move(
+    model_and_data: tuple[RiskClassifier, pd.DataFrame],
+) -> None:
+    """Points per feature sum to the move from the base probability where the margin moved."""
+    model, X = model_and_data
+    points, p = contribution_points(model, X)
+    assert list(points.columns) == model.feature_names()
+    assert points.index.equals(X.index)
+    np.testing.assert_allclose(p, model.predict_proba(X)[:, 1])
+    contrib = model.contributions(X)
+    p_base = model.calibrate_margin(contrib["base_value"].to_numpy()[:1])[0]
+    shift = contrib.drop(columns="base_value").sum(axis=1).to_numpy()
+    moved = (np.abs(shift) >= 0.25) & ((p - p_base) * shift >= 0)
+    assert moved.any()
+    np.testing.assert_allclose(points.sum(axis=1)[moved], 100 * (p - p_base)[moved])
+
+
+def test_dependence_figure_plots_value_against_shap(
+    model_and_data: tuple[RiskClassifier, pd.DataFrame],
+) -> None:
+    """One point per row at (value, SHAP value); colour_by adds a labelled colour bar."""
+    model, X = model_and_data
+    fig = shap_dependence_figure(model, X, "cpi", colour_by="forecast_slip")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "cpi"
+    offsets = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(offsets[:, 0], X["cpi"])
+    np.testing.assert_allclose(offsets[:, 1], model.contributions(X)["cpi"])
+    assert fig.axes[1].get_ylabel() == "forecast_slip"
+
+
+def test_dependence_figure_of_a_text_feature_has_one_column_per_value(
+    model_and_data: tuple[RiskClassifier, pd.DataFrame],
+) -> None:
+    model, X = model_and_data
+    fig = shap_dependence_figure(model, X, "category")
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == sorted(X["category"].unique())
+    assert len(fig.axes) == 1
+
+
+def test_dependence_figure_rejects_a_feature_the_model_does_not_use(
+    model_and_data: tuple[RiskClassifier, pd.DataFrame],
+) -> None:
+    model, X = model_and_data
+    with pytest.raises(KeyError, match="spi_t"):
+        shap_dependence_figure(model, X, "spi_t")
+    with pytest.raises(KeyError, match="phase"):
+        shap_dependence_figure(model, X, "cpi", colour_by="phase")
+
+
+def test_cohort_contributions_summarise_each_cohort(
+    model_and_data: tuple[RiskClassifier, pd.DataFrame],
+) -> None:
+    """Rows, mean probability and mean points per cohort; riskiest cohort first."""
+    model, X = model_and_data
+    cohort = X["category"].where(X.index % 10 != 0)  # some rows without a label
+    table = cohort_contributions(model, X, cohort, top=2)
+    assert table.index.name == "category"
+    assert set(table.index) == {*X["category"].unique(), "(none)"}
+    assert table["rows"].sum() == len(X)
+    assert table["mean_probability"].is_monotonic_decreasing
+    points, p = contribution_points(model, X)
+    top = list(points.abs().mean().sort_values(ascending=False).index[:2])
+    assert list(table.columns) == ["rows", "mean_probability", *top]
+    it = (cohort == "it").to_numpy()
+    assert table.loc["it", "mean_probability"] == pytest.approx(p[it].mean())
+    assert table.loc["it", top[0]] == pytest.approx(points.loc[it, top[0]].mean())
+
+
+def test_cohort_contributions_need_one_label_per_row(
+    model_and_data: tuple[RiskClassifier, pd.DataFrame],
+) -> None:
+    model, X = model_and_data
+    with pytest.raises(ValueError, match="labels"):
+        cohort_contributions(model, X, ["it"] * 3)
+
+
+def test_contribution_history_follows_one_project_oldest_first(
+    model_and_data: tuple[RiskClassifier, pd.DataFrame],
+) -> None:
+    """Reports sorted by date; top drivers by largest |points|; ``other`` holds the rest."""
+    model, X = model_and_data
+    rows = X.iloc[[5, 3, 9, 1]]
+    dates = pd.to_datetime(["2024-03-31", "2024-01-31", "2024-04-30", "2024-02-29"])
+    history = contribution_history(model, rows, dates, top=1)
+    assert history.index.is_monotonic_increasing
+    assert list(history.index) == sorted(dates)
+    points, p = contribution_points(model, rows)
+    strongest = points.abs().max().idxmax()
+    assert list(history.columns) == ["probability", strongest, "other"]
+    by_date = pd.Series(p, index=dates).sort_index()
+    np.testing.assert_allclose(history["probability"], by_date)
+    totals = pd.Series(points.sum(axis=1).to_numpy(), index=dates).sort_index()
+    np.testing.assert_allclose(history[[strongest, "other"]].sum(axis=1), totals)
+    with pytest.raises(ValueError, match="dates"):
+        contribution_history(model, rows, dates[:2])
+
+
+def test_driver_history_figure_draws_risk_and_each_driver(
+    model_and_data: tuple[RiskClassifier, pd.DataFrame],
+) -> None:
+    model, X = model_and_data
+    dates = pd.date_range("2024-01-31", periods=6, freq="ME")
+    history = contribution_history(model, X.head(6), dates, top=2)
+    fig = driver_history_figure(history, title="P001")
+    risk_ax, points_ax = fig.axes
+    assert risk_ax.get_title() == "P001"
+    np.testing.assert_allclose(risk_ax.lines[0].get_ydata(), 100 * history["probability"])
+    labels = [t.get_text() for t in points_ax.get_legend().get_texts()]
+    assert labels == [c for c in history.columns if c != "probability"]
