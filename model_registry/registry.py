@@ -168,6 +168,7 @@ class ModelRegistry:
                 signature=signature,
                 input_example=example,
                 serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+                pip_requirements=model_requirements(),
             )
             mlflow.set_tags({"model_uri": info.model_uri, "model_id": info.model_id or ""})
             return str(run.info.run_id)
@@ -213,7 +214,66 @@ class ModelRegistry:
         self._client.set_registered_model_alias(name, CHAMPION, version)
         return version
 
+    def log_run(
+        self,
+        *,
+        run_name: str,
+        tags: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        texts: Mapping[str, str] | None = None,
+    ) -> str:
+        """Log a run without a model (e.g. a retraining decision); returns its id."""
+        import math
+
+        client = self._client
+        run = client.create_run(self._experiment_id(), run_name=run_name, tags=dict(tags or {}))
+        run_id = str(run.info.run_id)
+        try:
+            for k, v in (params or {}).items():
+                client.log_param(run_id, k, str(v)[:500])
+            for k, value in (metrics or {}).items():
+                if value is not None and math.isfinite(float(value)):
+                    client.log_metric(run_id, k, float(value))
+            for name, text in (texts or {}).items():
+                client.log_text(run_id, text, name)
+        except BaseException:
+            client.set_terminated(run_id, status="FAILED")
+            raise
+        client.set_terminated(run_id, status="FINISHED")
+        return run_id
+
+    def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Add tags to a (finished) run."""
+        for k, v in tags.items():
+            self._client.set_tag(run_id, k, v)
+
+    def set_version_tags(self, target: str, version: str, tags: Mapping[str, str]) -> None:
+        """Add tags to a registered version (e.g. the latest drift check)."""
+        name = self.model_name(target)
+        for k, v in tags.items():
+            self._client.set_model_version_tag(name, version, k, v)
+
     # -- read ---------------------------------------------------------------------------------
+    def version_details(self, target: str, version: str) -> tuple[str, dict[str, str]]:
+        """(run id, tags) of a registered version; ``ModelNotAvailable`` if there is none."""
+        name = self.model_name(target)
+        try:
+            mv = self._client.get_model_version(name, version)
+        except Exception as exc:
+            raise ModelNotAvailable(f"{name} has no version {version}") from exc
+        return str(mv.run_id), {str(k): str(v) for k, v in (mv.tags or {}).items()}
+
+    def run_artifact_json(self, run_id: str, path: str) -> Any:
+        """A JSON artifact of a run, parsed, or None when absent or unreadable."""
+        text = self.run_artifact_text(run_id, path)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
     def version_for(self, target: str, alias: str) -> str | None:
         """The version an alias points at, or None."""
         try:
@@ -287,6 +347,28 @@ class ModelRegistry:
                 return Path(local).read_text()
         except Exception:
             return None
+
+
+#: What loading a logged model needs: our estimators are pickled with cloudpickle and unpickle
+#: into ``risk_model`` (the pmo-risk package) on top of LightGBM and scikit-learn.
+MODEL_PACKAGES = ("pmo-risk", "lightgbm", "scikit-learn", "pandas", "numpy", "cloudpickle")
+
+
+def model_requirements() -> list[str]:
+    """Pinned requirements of a logged model, read from the installed distributions.
+
+    Passed to MLflow explicitly: its own inference imports the model in a subprocess (about
+    10 s per logged model) and cannot name the pmo-risk package anyway.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: list[str] = []
+    for name in MODEL_PACKAGES:
+        try:
+            out.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            out.append(name)
+    return out
 
 
 def dumps_metrics(metrics: Mapping[str, float]) -> str:

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     psi_threshold: float = Field(
         default=0.25, gt=0, description="PSI above which a feature drifts."
     )
+    # issue 3 section 5 (gated retraining): the metric a challenger must beat the champion on
+    # (higher is better for roc_auc / pr_auc, lower for brier / log_loss), and how long
+    # `pmo-risk retrain` waits for another run's promotion lock before giving up.
+    promote_metric: str = Field(default="roc_auc", description="Primary metric of promotion.")
+    retrain_lock_timeout: float = Field(
+        default=120.0, gt=0, description="Seconds to wait for the promotion lock."
+    )
     # Bands: probability cut points, ascending, for low < medium < high < critical.
     band_cuts: tuple[float, float, float] = (0.25, 0.5, 0.75)
     band_names: tuple[str, str, str, str] = ("low", "medium", "high", "critical")
@@ -108,6 +115,13 @@ class Settings(BaseSettings):
     def _ascending(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
         if not (0 < v[0] < v[1] < v[2] < 1):
             raise ValueError("band_cuts must be ascending and inside (0, 1)")
+        return v
+
+    @field_validator("promote_metric")
+    @classmethod
+    def _promote_metric(cls, v: str) -> str:
+        if v not in ("roc_auc", "pr_auc", "brier", "log_loss"):
+            raise ValueError("promote_metric must be roc_auc, pr_auc, brier or log_loss")
         return v
 
     @field_validator("calibration")

@@ -62,3 +62,7 @@ class InsufficientData(PmoRiskError):
 
 class SourceUnavailable(PmoRiskError):
     """A public data set could not be downloaded and there is no cached copy (issue 3)."""
+
+
+class RegistryBusy(PmoRiskError):
+    """Another run holds the registry's promotion lock for too long (issue 3, retrain)."""

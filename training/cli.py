@@ -170,6 +170,7 @@ def _train(
     """Train and register ``targets``; a target without enough labelled history is skipped
     with the reason (an error when ``required``: the user named it)."""
     from features.pipeline import build_features
+    from training.drift import current_rows
     from training.labels import labelled_rows
     from training.train import fit_target, log_and_register
 
@@ -191,7 +192,14 @@ def _train(
                 if required:
                     raise
                 skipped[target] = str(exc)
-        versions = log_and_register(fits, _registry(settings), promote=promote, progress=advance)
+        versions = log_and_register(
+            fits,
+            _registry(settings),
+            promote=promote,
+            progress=advance,
+            current=current_rows(features, projects),
+            psi_threshold=settings.psi_threshold,
+        )
     for target, fit in fits.items():
         out.print(f"\n[bold]{target} model[/bold] (version {versions[target]}), test set:")
         out.print(fit.table, highlight=False)
@@ -566,11 +574,12 @@ cli_scores.register(app)
 
 def _register_commands() -> None:
     """Commands that live in their own modules (each adds itself to ``app``)."""
-    from training import cli_data, cli_evaluate, cli_schedules
+    from training import cli_data, cli_evaluate, cli_retrain, cli_schedules
 
     cli_data.register(app)
     cli_schedules.register(app)  # issue 4: schedule-check
     cli_evaluate.register(app)  # issue 3: evaluate
+    cli_retrain.register(app)  # issue 3 section 5: retrain
 
 
 _register_commands()

@@ -21,10 +21,17 @@ from risk_model.config import TARGETS, Settings, target_kind
 from risk_model.estimator import RiskClassifier, monotone_for
 from risk_model.exceptions import InsufficientData
 from training.baselines import fit_baselines
+from training.drift import drift_frame, drift_reference
 from training.evaluate import Result, evaluate_target, flatten_metrics, metrics_table
 from training.labels import Labelled, labelled_rows, split_labelled
+from training.model_card import build_card, card_markdown, data_profile
 
 Progress = Callable[[str], None]
+
+#: Run artifacts a registered version carries besides its model (issue 3, section 5).
+MODEL_CARD_JSON = "model_card.json"
+MODEL_CARD_MD = "model_card.md"
+DRIFT_REFERENCE_JSON = "drift_reference.json"
 
 #: Directions the model must respect (+1: risk never falls as the feature rises; -1: never
 #: rises). They encode what every PMO knows and make explanations consistent.
@@ -63,6 +70,10 @@ class TargetFit:
     X_example: pd.DataFrame
     params: dict[str, Any] = field(default_factory=dict)
     data_period: tuple[str, str] = ("", "")
+    # issue 3 section 5: training distribution of each feature (``training.drift``) and facts
+    # of the labelled data for the model card (``training.model_card.data_profile``).
+    reference: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)
 
 
 def _noop(_: str) -> None:
@@ -113,6 +124,7 @@ def fit_target(
         if scored["p_oracle"].notna().any():
             scorers["oracle"] = "p_oracle"
     evaluation = evaluate_target(scored, scorers)
+    profile = data_profile(labelled, split)
     params = {
         **model.get_params(),
         "target": target,
@@ -121,6 +133,7 @@ def fit_target(
         "split_fractions": settings.split_fractions,
         **target_definition(target, settings),
         **sizes,
+        "seen_until": profile["seen_until"],
     }
     return TargetFit(
         target=target,
@@ -136,6 +149,8 @@ def fit_target(
             str(pd.to_datetime(rows["as_of"]).min().date()),
             str(pd.to_datetime(rows["as_of"]).max().date()),
         ),
+        reference=drift_reference(train, columns),
+        profile=profile,
     )
 
 
@@ -179,46 +194,103 @@ def log_and_register(
     *,
     promote: bool = False,
     progress: Progress = _noop,
+    current: pd.DataFrame | None = None,
+    psi_threshold: float | None = None,
 ) -> dict[str, str]:
     """Log each fit as an MLflow run with its plots, register it, optionally promote it.
 
     A new version becomes ``challenger``; the first version of a model also ``champion``.
-    Returns target -> registered version.
+    ``current`` (the current portfolio's feature rows, ``training.drift.current_rows``) adds
+    drift at training time to each model card. Returns target -> registered version.
     """
-    from risk_model.explain import shap_summary_figure
-    from training.plots import auc_by_stage_figure, reliability_figure
-
     versions: dict[str, str] = {}
     for target, fit in fits.items():
         progress(f"{target}: logging run and registering model")
-        test = fit.test_frame
-        probs = {"model": test["p_model"].to_numpy()}
-        if "p_oracle" in test.columns:
-            probs["oracle"] = test["p_oracle"].to_numpy()
-        columns = list(fit.model.feature_names_in_)
-        sample = test[columns].head(2000)
-        figures = {
-            "calibration": reliability_figure(test["y"].to_numpy(), probs),
-            "auc_by_stage": auc_by_stage_figure(fit.evaluation),
-            "shap_summary": shap_summary_figure(fit.model, sample),
-        }
-        run_id = registry.log_training(
-            target=target,
-            model=fit.model,
-            X_example=fit.X_example,
-            params=fit.params,
-            metrics=fit.metrics,
-            feature_names=columns,
-            figures=figures,
-            texts={"metrics_table.txt": fit.table},
-            tags={"pmo_risk.threshold": str(fit.params.get("threshold"))},
-        )
-        _close(figures.values())
+        run_id = log_fit(fit, registry, current=current, psi_threshold=psi_threshold)
         version = registry.register(run_id, target)
         if promote:
             registry.promote(target, version)
         versions[target] = version
     return versions
+
+
+def card_for(
+    fit: TargetFit,
+    *,
+    current: pd.DataFrame | None = None,
+    psi_threshold: float | None = None,
+) -> dict[str, Any]:
+    """The model card of a fit, with drift against ``current`` rows when given."""
+    from features.pipeline import insufficient_reason
+
+    threshold = psi_threshold if psi_threshold is not None else _default_psi_threshold()
+    if current is None or fit.reference == {}:
+        return build_card(fit, psi_threshold=threshold)
+    drift = drift_frame(fit.reference, current, threshold=threshold)
+    facts: dict[str, Any] = {"projects": int(current["project_id"].nunique())}
+    if len(current):
+        facts["unscorable_share"] = float(insufficient_reason(current, fit.target).notna().mean())
+    return build_card(fit, drift=drift, current=facts, psi_threshold=threshold)
+
+
+def _default_psi_threshold() -> float:
+    return float(Settings.model_fields["psi_threshold"].default)
+
+
+def log_fit(
+    fit: TargetFit,
+    registry: Any,
+    *,
+    current: pd.DataFrame | None = None,
+    psi_threshold: float | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Log one fit as an MLflow run: params, metrics, plots, metrics table, model card and the
+    drift reference (``drift_reference.json``). Returns the run id; registers nothing."""
+    import json
+
+    from risk_model.explain import shap_summary_figure
+    from training.plots import auc_by_stage_figure, reliability_figure
+
+    test = fit.test_frame
+    probs = {"model": test["p_model"].to_numpy()}
+    if "p_oracle" in test.columns:
+        probs["oracle"] = test["p_oracle"].to_numpy()
+    columns = list(fit.model.feature_names_in_)
+    sample = test[columns].head(2000)
+    figures = {
+        "calibration": reliability_figure(test["y"].to_numpy(), probs),
+        "auc_by_stage": auc_by_stage_figure(fit.evaluation),
+        "shap_summary": shap_summary_figure(fit.model, sample),
+    }
+    card = card_for(fit, current=current, psi_threshold=psi_threshold)
+    texts = {
+        "metrics_table.txt": fit.table,
+        MODEL_CARD_JSON: json.dumps(card, indent=2, default=str),
+        MODEL_CARD_MD: card_markdown(card),
+    }
+    if fit.reference:
+        texts[DRIFT_REFERENCE_JSON] = json.dumps(fit.reference)
+    try:
+        return str(
+            registry.log_training(
+                target=fit.target,
+                model=fit.model,
+                X_example=fit.X_example,
+                params=fit.params,
+                metrics=fit.metrics,
+                feature_names=columns,
+                figures=figures,
+                texts=texts,
+                tags={
+                    "pmo_risk.threshold": str(fit.params.get("threshold")),
+                    "pmo_risk.drift_flagged": ",".join(card["drift"]["flagged"]),
+                    **(tags or {}),
+                },
+            )
+        )
+    finally:
+        _close(figures.values())
 
 
 def _close(figures: Any) -> None:
