@@ -30,7 +30,8 @@ overrun of each project, from its status-report history, explained in words.
 * `GET /v1/portfolio/risks` ranks the stored active portfolio.
 * `GET /v1/projects/{id}` shows one project's history, risk history and explanation.
 * `POST /v1/imports` imports CSV / XLSX files (validated; all or nothing).
-* `GET /v1/models` shows the champion models in use.
+* `GET /v1/models` shows the champion models in use, their known limitations and drifting
+  features; `GET /v1/models/{target}/card` the full model card.
 
 Bad input gives 422 with every problem (`file`, `row`, `column`, `message`, `value`); an
 unknown project 404; a missing model 503.
@@ -62,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = store
     app.state.models = models
     app.state.portfolio_cache = PortfolioCache()
+    app.state.registry = ModelRegistry.from_settings(settings)  # model cards, read on request
     if not models.ready:
         log.warning("service not ready: %s", dict(models.missing))
     try:

@@ -7,6 +7,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from api.services import ModelState, PortfolioCache
+from model_registry.registry import ModelRegistry
 from risk_model.config import Settings
 from risk_model.store import Store
 
@@ -23,6 +24,10 @@ def get_models(request: Request) -> ModelState:
     return cast(ModelState, request.app.state.models)
 
 
+def get_registry(request: Request) -> ModelRegistry:
+    return cast(ModelRegistry, request.app.state.registry)
+
+
 def get_portfolio_cache(request: Request) -> PortfolioCache:
     return cast(PortfolioCache, request.app.state.portfolio_cache)
 
@@ -30,4 +35,5 @@ def get_portfolio_cache(request: Request) -> PortfolioCache:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ModelsDep = Annotated[ModelState, Depends(get_models)]
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 PortfolioCacheDep = Annotated[PortfolioCache, Depends(get_portfolio_cache)]

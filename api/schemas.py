@@ -365,6 +365,54 @@ class ModelOut(BaseModel):
     trained_at: datetime
     metrics: dict[str, float]
     feature_count: int
+    # issue 3 section 5: from the version's model card and its latest drift measurement
+    limitations: list[str] = Field(
+        default_factory=list, description="Known limitations from the model card."
+    )
+    drift_flagged: list[str] = Field(
+        default_factory=list, description="Features whose PSI is over the drift threshold."
+    )
+    drift_source: Literal["retrain", "training", "none"] = Field(
+        default="none",
+        description="Where the drift flags come from (latest retrain check or training time).",
+    )
+    drift_checked_at: str | None = None
+
+
+class DriftFeatureOut(BaseModel):
+    feature: str
+    psi: float | None
+    flagged: bool
+
+
+class ModelCardOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=_examples(
+            {
+                "target": "schedule",
+                "version": "3",
+                "run_id": "0f3c9a",
+                "limitations": ["4 categories have fewer than 20 training projects: Rail (6)"],
+                "drift_source": "retrain",
+                "drift_checked_at": "2025-02-01T02:00:00+00:00",
+                "drift_flagged": ["planned_duration_days"],
+                "drift": [{"feature": "planned_duration_days", "psi": 0.31, "flagged": True}],
+                "card": {"target": "schedule", "kind": "outcome"},
+                "markdown": "# Model card: schedule\n...",
+            }
+        )
+    )
+
+    target: Target
+    version: str
+    run_id: str
+    limitations: list[str]
+    drift_source: Literal["retrain", "training", "none"]
+    drift_checked_at: str | None
+    drift_flagged: list[str]
+    drift: list[DriftFeatureOut]
+    card: dict[str, Any] | None = Field(description="The model card (JSON) logged with the run.")
+    markdown: str | None = Field(description="The model card as Markdown.")
 
 
 class ModelsOut(BaseModel):

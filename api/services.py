@@ -21,9 +21,11 @@ import pandas as pd
 
 from api.schemas import (
     ContributionOut,
+    DriftFeatureOut,
     DriverOut,
     ImportOut,
     LatestOut,
+    ModelCardOut,
     ModelOut,
     ModelsOut,
     PortfolioItemOut,
@@ -43,7 +45,7 @@ from api.schemas import (
 from features.pipeline import build_features
 from features.sources import importer
 from features.sources.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
-from model_registry.registry import CHAMPION, LoadedModel, ModelRegistry
+from model_registry.registry import CHAMPION, LoadedModel, ModelCard, ModelRegistry
 from risk_model.config import TARGETS, Settings, band_of
 from risk_model.exceptions import ModelNotAvailable, Problem, UnknownProject, ValidationFailed
 from risk_model.portfolio import refresh_scores, score_features
@@ -170,22 +172,64 @@ def readiness(models: ModelState) -> ReadyOut:
     )
 
 
-def models_out(models: ModelState) -> ModelsOut:
-    out = [
-        ModelOut(
-            target=cast(Any, m.target),
-            name=m.name,
-            version=m.version,
-            alias=m.alias,
-            run_id=m.run_id,
-            trained_at=m.trained_at,
-            metrics={k: v for k, v in m.metrics.items() if num(v) is not None},
-            feature_count=len(m.feature_names),
+def _card(registry: ModelRegistry | None, m: LoadedModel) -> ModelCard | None:
+    """The loaded version's card and drift; None when it cannot be read (never an error)."""
+    if registry is None:
+        return None
+    try:
+        return registry.model_card(m.target, m.version)
+    except Exception:  # a missing or unreadable card must not break the model listing
+        log.warning("no model card for %s version %s", m.target, m.version, exc_info=True)
+        return None
+
+
+def models_out(models: ModelState, registry: ModelRegistry | None = None) -> ModelsOut:
+    out: list[ModelOut] = []
+    for t in TARGETS:
+        m = models.loaded.get(t)
+        if m is None:
+            continue
+        card = _card(registry, m)
+        out.append(
+            ModelOut(
+                target=cast(Any, m.target),
+                name=m.name,
+                version=m.version,
+                alias=m.alias,
+                run_id=m.run_id,
+                trained_at=m.trained_at,
+                metrics={k: v for k, v in m.metrics.items() if num(v) is not None},
+                feature_count=len(m.feature_names),
+                limitations=card.limitations if card else [],
+                drift_flagged=card.drift_flagged if card else [],
+                drift_source=cast(Any, card.drift_source if card else "none"),
+                drift_checked_at=card.drift_checked_at if card else None,
+            )
         )
-        for t in TARGETS
-        if (m := models.loaded.get(t)) is not None
-    ]
     return ModelsOut(models=out, missing=cast(Any, dict(models.missing)))
+
+
+def model_card_out(models: ModelState, registry: ModelRegistry, target: str) -> ModelCardOut:
+    """The model card of the loaded model of ``target`` (``ModelNotAvailable`` if none)."""
+    m = models.require(target)[target]
+    card = registry.model_card(m.target, m.version)
+    if card.card is None:
+        raise ModelNotAvailable(f"{m.name} version {m.version} has no model card")
+    return ModelCardOut(
+        target=cast(Any, target),
+        version=card.version,
+        run_id=card.run_id,
+        limitations=card.limitations,
+        drift_source=cast(Any, card.drift_source),
+        drift_checked_at=card.drift_checked_at,
+        drift_flagged=card.drift_flagged,
+        drift=[
+            DriftFeatureOut(feature=str(f["feature"]), psi=num(f.get("psi")), flagged=f["flagged"])
+            for f in card.drift
+        ],
+        card=card.card,
+        markdown=card.markdown,
+    )
 
 
 # -- scores to response models ---------------------------------------------------------------

@@ -25,6 +25,16 @@ from risk_model.exceptions import ModelNotAvailable
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 EXPERIMENT = "pmo-risk"
+#: Run artifacts a registered version carries besides its model (issue 3, section 5): written
+#: by ``training.train.log_fit`` and ``training.retrain``, read here for the API.
+MODEL_CARD_JSON = "model_card.json"
+MODEL_CARD_MD = "model_card.md"
+DRIFT_REFERENCE_JSON = "drift_reference.json"
+DECISION_JSON = "decision.json"
+#: Model version tags ``pmo-risk retrain`` sets on the champion it checked for drift.
+DRIFT_CHECKED_AT = "pmo_risk.drift_checked_at"
+DRIFT_FLAGGED = "pmo_risk.drift_flagged"
+DRIFT_RUN_ID = "pmo_risk.drift_run_id"
 _FLUENT_LOCK = threading.Lock()
 
 
@@ -58,6 +68,30 @@ class LoadedModel:
     metrics: dict[str, float] = field(default_factory=dict)
     feature_names: list[str] = field(default_factory=list)
     params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A version's model card (JSON and Markdown) and its latest drift measurement.
+
+    ``drift`` is the latest check by ``pmo-risk retrain`` when there was one (``drift_source``
+    "retrain", with ``checked_at``), else the card's drift at training time ("training"), else
+    empty ("none").
+    """
+
+    target: str
+    version: str
+    run_id: str
+    card: dict[str, Any] | None
+    markdown: str | None
+    drift_source: str
+    drift_checked_at: str | None
+    drift_flagged: list[str]
+    drift: list[dict[str, Any]]
+
+    @property
+    def limitations(self) -> list[str]:
+        return [str(x) for x in (self.card or {}).get("limitations", [])]
 
 
 @dataclass(frozen=True)
@@ -263,6 +297,26 @@ class ModelRegistry:
         except Exception as exc:
             raise ModelNotAvailable(f"{name} has no version {version}") from exc
         return str(mv.run_id), {str(k): str(v) for k, v in (mv.tags or {}).items()}
+
+    def model_card(self, target: str, version: str) -> ModelCard:
+        """The card of a registered version and its latest drift (``ModelCard``)."""
+        run_id, tags = self.version_details(target, version)
+        card = self.run_artifact_json(run_id, MODEL_CARD_JSON)
+        card = card if isinstance(card, dict) else None
+        markdown = self.run_artifact_text(run_id, MODEL_CARD_MD)
+        source, checked_at, flagged, features = "none", None, [], []
+        training = (card or {}).get("drift") or {}
+        if DRIFT_CHECKED_AT in tags:
+            source, checked_at = "retrain", tags[DRIFT_CHECKED_AT]
+            flagged = [f for f in tags.get(DRIFT_FLAGGED, "").split(",") if f]
+            decision = self.run_artifact_json(tags.get(DRIFT_RUN_ID, ""), DECISION_JSON) or {}
+            features = list(decision.get("drift") or [])
+        elif training.get("measured"):
+            source, flagged = "training", list(training.get("flagged") or [])
+            features = list(training.get("features") or [])
+        return ModelCard(
+            target, version, run_id, card, markdown, source, checked_at, flagged, features
+        )
 
     def run_artifact_json(self, run_id: str, path: str) -> Any:
         """A JSON artifact of a run, parsed, or None when absent or unreadable."""

@@ -53,6 +53,17 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory, simulated: object) ->
     yield settings
 
 
+@pytest.fixture(scope="session")
+def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated MLflow SQLite database to copy into a test's home as ``mlflow.db``:
+    creating one runs MLflow's migrations, which take 10-15 s on a busy machine."""
+    from model_registry.registry import ModelRegistry
+
+    path = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
+    ModelRegistry(f"sqlite:///{path}")._client.search_experiments()
+    return path
+
+
 def _shared_data_dir() -> Path:
     """``$PMO_RISK_SHARED_DATA``, else ``../shared/data`` beside the repository."""
     import os

@@ -41,12 +41,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model_registry.registry import (
+    CHAMPION,
+    DECISION_JSON,
+    DRIFT_CHECKED_AT,
+    DRIFT_FLAGGED,
+    DRIFT_REFERENCE_JSON,
+    DRIFT_RUN_ID,
+)
 from risk_model.config import TARGETS, Settings
 from risk_model.exceptions import InsufficientData, ModelNotAvailable, RegistryBusy
 from training.drift import current_rows, drift_frame, drift_records, flagged_features
 from training.evaluate import classification_metrics
 from training.labels import Labelled, labelled_rows, split_labelled
-from training.train import DRIFT_REFERENCE_JSON, TargetFit, fit_target, log_fit
+from training.train import TargetFit, fit_target, log_fit
 
 Progress = Callable[[str], None]
 #: Called as ``hook(target, step)`` after each step ("trained", "compared", "logged"), then as
@@ -213,8 +221,6 @@ def commit(
 
     Returns (action, challenger version, champion after, extra reasons).
     """
-    from model_registry.registry import CHAMPION
-
     now = registry.version_for(target, CHAMPION)
     version = str(registry.register(run_id, target))
     if now != champion_before:
@@ -273,8 +279,6 @@ def prepare_target(
     progress: Progress = _noop,
 ) -> Decision:
     """Train, compare and log one target: its decision, not yet committed (``finish``)."""
-    from model_registry.registry import CHAMPION
-
     try:
         labelled = labelled_rows(features, projects, snapshots, target, settings)
         fit = fit_target(labelled, settings, progress=progress)
@@ -346,7 +350,7 @@ def prepare_target(
             **_flat("challenger", comparison.challenger),
             **_flat("champion", comparison.champion),
         },
-        texts={"decision.json": json.dumps(decision.to_json(), indent=2)},
+        texts={DECISION_JSON: json.dumps(decision.to_json(), indent=2)},
     )
     hook(target, "logged")
     return decision
@@ -384,9 +388,9 @@ def finish(
             target,
             decision.champion_before,
             {
-                "pmo_risk.drift_checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "pmo_risk.drift_flagged": ",".join(decision.drift_flagged),
-                "pmo_risk.drift_run_id": decision.decision_run_id or "",
+                DRIFT_CHECKED_AT: datetime.now(UTC).isoformat(timespec="seconds"),
+                DRIFT_FLAGGED: ",".join(decision.drift_flagged),
+                DRIFT_RUN_ID: decision.decision_run_id or "",
             },
         )
     return decision
@@ -402,7 +406,7 @@ def retrain(
 ) -> RetrainReport:
     """Retrain every target on the stored history; each promotion is gated (module docstring)."""
     from features.pipeline import build_features
-    from model_registry.registry import CHAMPION, ModelRegistry
+    from model_registry.registry import ModelRegistry
     from risk_model.store import Store
 
     started = datetime.now(UTC).isoformat(timespec="seconds")

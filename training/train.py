@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.pipeline import build_features, feature_columns
+from model_registry.registry import DRIFT_REFERENCE_JSON, MODEL_CARD_JSON, MODEL_CARD_MD
 from risk_model.config import TARGETS, Settings, target_kind
 from risk_model.estimator import RiskClassifier, monotone_for
 from risk_model.exceptions import InsufficientData
@@ -27,11 +28,6 @@ from training.labels import Labelled, labelled_rows, split_labelled
 from training.model_card import build_card, card_markdown, data_profile
 
 Progress = Callable[[str], None]
-
-#: Run artifacts a registered version carries besides its model (issue 3, section 5).
-MODEL_CARD_JSON = "model_card.json"
-MODEL_CARD_MD = "model_card.md"
-DRIFT_REFERENCE_JSON = "drift_reference.json"
 
 #: Directions the model must respect (+1: risk never falls as the feature rises; -1: never
 #: rises). They encode what every PMO knows and make explanations consistent.

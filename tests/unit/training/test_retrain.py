@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from features.pipeline import build_features
-from model_registry.registry import CHALLENGER, CHAMPION, ModelRegistry
+from model_registry.registry import CHALLENGER, CHAMPION, MODEL_CARD_JSON, ModelRegistry
 from risk_model.config import Settings
 from risk_model.exceptions import RegistryBusy
 from risk_model.store import Store
 from training.labels import Labelled, labelled_rows
 from training.retrain import FIRST, KEPT, PROMOTED, decide, promotion_lock, retrain
-from training.train import MODEL_CARD_JSON, fit_target, log_fit
+from training.train import fit_target, log_fit
 
 TARGET = ("schedule",)
 
@@ -88,15 +88,6 @@ def test_promotion_lock_excludes_a_second_holder(tmp_path: Path) -> None:
 
 
 # -- whole runs ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, migrated MLflow database, copied into each test's home: creating one runs
-    MLflow's migrations, which take ~15 s on a slow disk."""
-    path = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
-    ModelRegistry(f"sqlite:///{path}")._client.search_experiments()
-    return path
-
-
 def _home(tmp_path: Path, simulated: Any, mlflow_db: Path, **overrides: Any) -> Settings:
     settings = _settings(tmp_path / "home", **overrides)
     settings.ensure_home()

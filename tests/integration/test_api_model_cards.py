@@ -1,0 +1,105 @@
+"""Model cards and drift flags over HTTP, after a real gated retraining."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from features.pipeline import build_features
+from model_registry.registry import ModelRegistry
+from risk_model.config import Settings
+from risk_model.store import Store
+from training.labels import Labelled, labelled_rows
+from training.retrain import PROMOTED, Decision, retrain
+from training.train import fit_target, log_fit
+
+
+@pytest.fixture(scope="module")
+def retrained(
+    tmp_path_factory: pytest.TempPathFactory, simulated: Any, mlflow_db: Path
+) -> tuple[Settings, Decision]:
+    """A schedule champion trained on shuffled labels, then a retrain that replaces it."""
+    home = tmp_path_factory.mktemp("cards-home")
+    settings = Settings(home=home, n_estimators=80, min_child_samples=20)
+    settings.ensure_home()
+    shutil.copyfile(mlflow_db, home / "mlflow.db")
+    store = Store(settings.store_url).init()
+    store.import_frames(simulated.projects, simulated.snapshots)
+    store.dispose()
+    projects, snapshots = simulated.projects, simulated.snapshots
+    labelled = labelled_rows(
+        build_features(projects, snapshots), projects, snapshots, "schedule", settings
+    )
+    y = labelled.y.copy()
+    y[:] = np.random.default_rng(0).permutation(y.to_numpy())
+    shuffled = Labelled("schedule", labelled.rows, y, labelled.label_date, labelled.ratio)
+    registry = ModelRegistry.from_settings(settings)
+    registry.register(log_fit(fit_target(shuffled, settings), registry), "schedule")
+    [decision] = retrain(settings, targets=("schedule",)).decisions
+    assert decision.action == PROMOTED
+    return settings, decision
+
+
+@pytest.fixture(scope="module")
+def client(retrained: tuple[Settings, Decision]) -> Iterator[TestClient]:
+    with TestClient(create_app(retrained[0])) as c:
+        yield c
+
+
+def test_models_endpoint_lists_limitations_and_drift_flags(
+    client: TestClient, retrained: tuple[Settings, Decision]
+) -> None:
+    """The champion's entry carries its card's limitations and its training-time drift flags."""
+    settings, decision = retrained
+    card = ModelRegistry.from_settings(settings).model_card("schedule", decision.champion_after)
+    r = client.get("/v1/models")
+    assert r.status_code == 200, r.text
+    [model] = r.json()["models"]
+    assert model["version"] == decision.challenger_version
+    assert model["limitations"] == card.limitations and model["limitations"]
+    assert model["drift_source"] == "training"
+    assert model["drift_flagged"] == card.card["drift"]["flagged"]  # type: ignore[index]
+
+
+def test_card_endpoint_returns_the_card_markdown_and_drift(
+    client: TestClient, retrained: tuple[Settings, Decision]
+) -> None:
+    settings, decision = retrained
+    r = client.get("/v1/models/schedule/card")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    logged = ModelRegistry.from_settings(settings).run_artifact_json(
+        decision.challenger_run_id or "", "model_card.json"
+    )
+    assert body["card"] == logged
+    assert body["version"] == decision.challenger_version
+    assert body["markdown"].startswith("# Model card: schedule")
+    flagged = [f["feature"] for f in body["drift"] if f["flagged"]]
+    assert flagged == body["drift_flagged"]
+    assert {f["feature"] for f in body["drift"]} == {
+        f["feature"] for f in logged["drift"]["features"]
+    }
+
+
+def test_card_of_a_target_without_model_is_503(client: TestClient) -> None:
+    r = client.get("/v1/models/cost/card")
+    assert r.status_code == 503
+    assert client.get("/v1/models/nonsense/card").status_code == 422
+
+
+def test_retrain_drift_check_is_recorded_on_the_checked_version(
+    retrained: tuple[Settings, Decision],
+) -> None:
+    """The replaced champion's latest drift is the retrain's measurement, with its time."""
+    settings, decision = retrained
+    card = ModelRegistry.from_settings(settings).model_card("schedule", decision.champion_before)
+    assert card.drift_source == "retrain" and card.drift_checked_at
+    assert card.drift_flagged == decision.drift_flagged
+    assert card.drift == decision.drift
