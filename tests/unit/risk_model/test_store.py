@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import numpy as np
@@ -197,7 +196,8 @@ def test_unknown_project_raises(store: Store) -> None:
     assert info.value.project_id == "nope"
 
 
-def test_bulk_import_and_read_are_fast(store: Store) -> None:
+def test_bulk_import_is_counted_and_reads_back_whole(store: Store) -> None:
+    """24,000 reports in one import, then the same again (speed is measured in bench/)."""
     n, k = 1000, 24
     rng = np.random.default_rng(0)
     ids = [f"P{i:04d}" for i in range(n)]
@@ -217,14 +217,11 @@ def test_bulk_import_and_read_are_fast(store: Store) -> None:
             "planned_value": rng.random(n * k) * 1e5,
         }
     )
-    start = time.perf_counter()
     summary = store.import_frames(projects, snapshots)
     again = store.import_frames(projects, snapshots)
     read = store.snapshots()
-    elapsed = time.perf_counter() - start
     assert summary.snapshots_inserted == n * k and again.unchanged == n + n * k
     assert len(read) == n * k
-    assert elapsed < 15  # a shared 2-core machine; typically about 1 s
 
 
 def test_import_summary_reads_as_a_sentence() -> None:
