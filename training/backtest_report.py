@@ -64,6 +64,16 @@ def _png(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def reliability_probabilities(bt: Backtest) -> dict[str, np.ndarray]:
+    """The probabilities a reliability diagram compares: the model's, the index forecast's and,
+    on synthetic data, the oracle's (those the backtest has), by label."""
+    probs = {"model": bt.scored["p_model"].to_numpy()}
+    for label, col in (("index forecast", "index_forecast_p"), ("oracle", "p_oracle")):
+        if col in bt.scored.columns:
+            probs[label] = bt.scored[col].to_numpy()
+    return probs
+
+
 def lead_time_figure(early_warning: Mapping[str, Any]) -> Figure:
     """Histogram of warning lead times (months before baseline finish), model vs EVM rule."""
     fig = Figure(figsize=(6.5, 3.8), layout="constrained")
@@ -219,11 +229,7 @@ def render_html(backtests: Mapping[str, Backtest], *, title: str, meta: Mapping[
             OVERALL: bt.evaluation["overall"],
             **{s: bt.evaluation["by_stage"][s] for s in STAGES},
         }
-        probs = {"model": bt.scored["p_model"].to_numpy()}
-        for label, col in (("index forecast", "index_forecast_p"), ("oracle", "p_oracle")):
-            if col in bt.scored.columns:
-                probs[label] = bt.scored[col].to_numpy()
-        rel = reliability_figure(bt.scored["y"].to_numpy(), probs)
+        rel = reliability_figure(bt.scored["y"].to_numpy(), reliability_probabilities(bt))
         auc = auc_by_stage_figure(bt.evaluation)
         figs = [
             f'<figure><img alt="Reliability diagram of {target}" src="{_png(rel)}"></figure>',
