@@ -166,20 +166,31 @@ class ModelRegistry:
         figures: Mapping[str, Any] | None = None,
         texts: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
+        band_cuts: tuple[float, ...] | None = None,
+        band_names: tuple[str, ...] | None = None,
+        history_example: pd.DataFrame | None = None,
     ) -> str:
         """Log one target's training run (params, metrics, plots, model with signature).
 
+        The model is logged as a pyfunc on raw project history (``model_registry.pyfunc``)
+        wrapping ``model``; ``history_example`` (input records) becomes its input example.
         Returns the run id. Non-finite metrics are skipped (MLflow rejects NaN in some stores).
         """
         import math
 
         import mlflow
-        import mlflow.sklearn
-        from mlflow.models import infer_signature
+        import mlflow.pyfunc
+
+        from model_registry import pyfunc
 
         experiment_id = self._experiment_id()
-        example = X_example.head(5).copy()
-        signature = infer_signature(example, model.predict_proba(example)[:, 1])
+        defaults = Settings.model_fields
+        config = {
+            "target": target,
+            "band_cuts": list(band_cuts or defaults["band_cuts"].default),
+            "band_names": list(band_names or defaults["band_names"].default),
+            "features": list(feature_names),
+        }
         with (
             _pinned(self.tracking_uri),
             mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{target}") as run,
@@ -196,14 +207,18 @@ class ModelRegistry:
                 mlflow.log_figure(fig, f"plots/{name}.png")
             for name, text in (texts or {}).items():
                 mlflow.log_text(text, name)
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=signature,
-                input_example=example,
-                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-                pip_requirements=model_requirements(),
-            )
+            with tempfile.TemporaryDirectory(prefix="pmo-risk-model-") as tmp:
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=pyfunc.RiskHistoryModel(),
+                    artifacts=pyfunc.write_artifacts(Path(tmp), model, config),
+                    signature=pyfunc.signature(
+                        [f.removeprefix("attr_") for f in feature_names if f.startswith("attr_")]
+                    ),
+                    input_example=history_example,
+                    code_paths=pyfunc.code_paths(),
+                    pip_requirements=model_requirements(),
+                )
             mlflow.set_tags({"model_uri": info.model_uri, "model_id": info.model_id or ""})
             return str(run.info.run_id)
 
@@ -336,17 +351,37 @@ class ModelRegistry:
             return None
         return str(mv.version)
 
+    def alias_version(self, target: str, alias: str) -> str | None:
+        """The version an alias points at; None when there is none; raises when the registry
+        cannot be read (unlike ``version_for``, which says None to both)."""
+        from mlflow.exceptions import MlflowException
+
+        name = self.model_name(target)
+        try:
+            mv = self._client.get_model_version_by_alias(name, alias)
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+        return str(mv.version)
+
     def load(self, target: str, alias: str = CHAMPION) -> LoadedModel:
         """Load a target's model by alias; ``ModelNotAvailable`` if there is none."""
-        import mlflow.sklearn
-
         name = self.model_name(target)
         try:
             mv = self._client.get_model_version_by_alias(name, alias)
         except Exception as exc:
             raise ModelNotAvailable(f"no {alias} model registered for {name}") from exc
-        with _pinned(self.tracking_uri):
-            model = mlflow.sklearn.load_model(f"models:/{name}@{alias}")
+        return self.load_version(target, str(mv.version), alias=alias)
+
+    def load_version(self, target: str, version: str, *, alias: str = CHAMPION) -> LoadedModel:
+        """Load one registered version of a target's model (``alias`` is what it is known as)."""
+        name = self.model_name(target)
+        try:
+            mv = self._client.get_model_version(name, version)
+        except Exception as exc:
+            raise ModelNotAvailable(f"{name} has no version {version}") from exc
+        model = self.load_classifier(f"models:/{name}/{mv.version}")
         run = self._client.get_run(mv.run_id)
         features = list(getattr(model, "feature_names_in_", []))
         return LoadedModel(
@@ -361,6 +396,22 @@ class ModelRegistry:
             feature_names=features,
             params=dict(run.data.params),
         )
+
+    def load_classifier(self, uri: str) -> Any:
+        """The ``RiskClassifier`` of a registered model: the pyfunc's ``classifier`` artifact
+        (read without the pyfunc layer), or an older sklearn-flavour model."""
+        import pickle
+
+        import mlflow.artifacts
+        import mlflow.sklearn
+
+        with _pinned(self.tracking_uri), tempfile.TemporaryDirectory() as tmp:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
+            pickled = local / "artifacts" / "classifier.pkl"
+            if pickled.exists():
+                with pickled.open("rb") as fh:
+                    return pickle.load(fh)
+            return mlflow.sklearn.load_model(str(local))
 
     def list_models(self) -> list[ModelInfo]:
         """Every registered version of every target, newest first."""
