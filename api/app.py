@@ -6,6 +6,7 @@ loaded inside ``create_app`` / the lifespan, and kept on ``app.state``.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,10 +15,12 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.model_manager import ModelManager, Rescorer, bound_threads, load_state
 from api.routes import health, imports, models, portfolio, projects, score
-from api.services import ModelState, PortfolioCache, api_version, load_champions
+from api.services import ModelState, PortfolioCache, api_version, refresh_stored_scores
 from model_registry.registry import ModelRegistry
 from risk_model.config import Settings, get_settings
+from risk_model.score_store import ScoreStore
 from risk_model.store import Store
 
 log = logging.getLogger(__name__)
@@ -47,28 +50,66 @@ TAGS = [
 ]
 
 
-def _start(settings: Settings) -> tuple[Store, ModelState]:
+def _start(settings: Settings) -> tuple[Store, ModelRegistry, ModelState]:
     """Open the store (creating tables) and load each target's champion model once."""
     settings.ensure_home()
     store = Store(settings.store_url)
     store.init()
-    models = load_champions(ModelRegistry.from_settings(settings))
-    return store, models
+    ScoreStore(store).init()
+    registry = ModelRegistry.from_settings(settings)
+    models = bound_threads(load_state(registry), settings.num_threads)
+    return store, registry, models
+
+
+def _frozen() -> None:
+    """Move everything loaded so far out of the garbage collector's generations: the models
+    and libraries are never freed, and full collections then skip them (shorter pauses)."""
+    gc.collect()
+    gc.freeze()
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    store, models = await to_thread.run_sync(_start, settings)
+    store, registry, models = await to_thread.run_sync(_start, settings)
+    cache = PortfolioCache()
     app.state.store = store
     app.state.models = models
-    app.state.portfolio_cache = PortfolioCache()
-    app.state.registry = ModelRegistry.from_settings(settings)  # model cards, read on request
+    app.state.portfolio_cache = cache
+    app.state.registry = registry  # model cards, read on request
+
+    def rescore(state: ModelState) -> None:
+        if state.ready:
+            refresh_stored_scores(store, state, settings)
+
+    rescorer = Rescorer(rescore, on_done=cache.invalidate)
+
+    def swapped(_old: ModelState, new: ModelState) -> None:
+        app.state.models = new
+        rescorer.request(new)
+
+    manager = ModelManager(
+        registry,
+        models,
+        poll_seconds=settings.model_poll_seconds,
+        on_swap=swapped,
+        prepare=lambda m: bound_threads(m, settings.num_threads),
+    )
+    app.state.model_manager = manager
+    app.state.rescorer = rescorer
     if not models.ready:
         log.warning("service not ready: %s", dict(models.missing))
+    else:
+        state = ScoreStore(store).state()
+        if state is not None and state.versions != models.versions():
+            rescorer.request(models)  # scores of other model versions: redo them
+    _frozen()
+    manager.start()
     try:
         yield
     finally:
+        manager.stop()
+        rescorer.shutdown()
         dispose = getattr(store, "close", None) or getattr(store, "dispose", None)
         if callable(dispose):
             dispose()

@@ -6,6 +6,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from api.model_manager import ModelManager
 from api.services import ModelState, PortfolioCache
 from model_registry.registry import ModelRegistry
 from risk_model.config import Settings
@@ -21,11 +22,20 @@ def get_store(request: Request) -> Store:
 
 
 def get_models(request: Request) -> ModelState:
+    """The published models: the manager's current state (swapped atomically), else the
+    state the app started with."""
+    manager = getattr(request.app.state, "model_manager", None)
+    if manager is not None:
+        return cast(ModelState, manager.state)
     return cast(ModelState, request.app.state.models)
 
 
 def get_registry(request: Request) -> ModelRegistry:
     return cast(ModelRegistry, request.app.state.registry)
+
+
+def get_model_manager(request: Request) -> ModelManager:
+    return cast(ModelManager, request.app.state.model_manager)
 
 
 def get_portfolio_cache(request: Request) -> PortfolioCache:
@@ -37,3 +47,4 @@ StoreDep = Annotated[Store, Depends(get_store)]
 ModelsDep = Annotated[ModelState, Depends(get_models)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 PortfolioCacheDep = Annotated[PortfolioCache, Depends(get_portfolio_cache)]
+ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]

@@ -415,6 +415,32 @@ class ModelCardOut(BaseModel):
     markdown: str | None = Field(description="The model card as Markdown.")
 
 
+class ReloadStatusOut(BaseModel):
+    """How the service follows the registry's ``champion`` alias (issue 6)."""
+
+    poll_seconds: float = Field(description="Interval of the registry polls (0: never).")
+    checks: int
+    swaps: int
+    failures: int
+    last_check_at: datetime | None = None
+    last_swap_at: datetime | None = None
+    last_error: str | None = Field(
+        default=None, description="Why the last check kept the old models (null: it did not)."
+    )
+    last_error_at: datetime | None = None
+    rejected: dict[str, str] = Field(
+        default={}, description="Per target (or `registry`): what was refused in the last check."
+    )
+
+
+class ReloadOut(BaseModel):
+    """What a reload did: the targets swapped in and what was refused."""
+
+    swapped: dict[str, str] = Field(description="Target -> the version now serving.")
+    errors: dict[str, str] = Field(description="Target (or `registry`) -> why it was refused.")
+    models: ModelsOut
+
+
 class ModelsOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra=_examples(
@@ -438,6 +464,9 @@ class ModelsOut(BaseModel):
 
     models: list[ModelOut]
     missing: dict[Target, str]
+    reload: ReloadStatusOut | None = Field(
+        default=None, description="Following the registry's champion alias: checks, swaps."
+    )
 
 
 class HealthOut(BaseModel):
@@ -515,3 +544,6 @@ class ErrorOut(BaseModel):
 
     detail: str
     problems: list[ProblemOut] = []
+
+
+ReloadOut.model_rebuild()

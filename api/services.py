@@ -34,6 +34,7 @@ from api.schemas import (
     ProjectOut,
     ProjectScoreOut,
     ReadyOut,
+    ReloadStatusOut,
     RiskPointOut,
     ScoreIn,
     ScoreOut,
@@ -183,7 +184,13 @@ def _card(registry: ModelRegistry | None, m: LoadedModel) -> ModelCard | None:
         return None
 
 
-def models_out(models: ModelState, registry: ModelRegistry | None = None) -> ModelsOut:
+def models_out(
+    models: ModelState,
+    registry: ModelRegistry | None = None,
+    reload: Mapping[str, Any] | None = None,
+) -> ModelsOut:
+    """The loaded models with their cards, what is missing, and (``reload``) how the
+    champion alias is followed."""
     out: list[ModelOut] = []
     for t in TARGETS:
         m = models.loaded.get(t)
@@ -206,7 +213,11 @@ def models_out(models: ModelState, registry: ModelRegistry | None = None) -> Mod
                 drift_checked_at=card.drift_checked_at if card else None,
             )
         )
-    return ModelsOut(models=out, missing=cast(Any, dict(models.missing)))
+    return ModelsOut(
+        models=out,
+        missing=cast(Any, dict(models.missing)),
+        reload=ReloadStatusOut(**reload) if reload is not None else None,
+    )
 
 
 def model_card_out(models: ModelState, registry: ModelRegistry, target: str) -> ModelCardOut:

@@ -404,14 +404,17 @@ class ModelRegistry:
 
         import mlflow.artifacts
         import mlflow.sklearn
+        from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
 
         with _pinned(self.tracking_uri), tempfile.TemporaryDirectory() as tmp:
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
-            pickled = local / "artifacts" / "classifier.pkl"
-            if pickled.exists():
-                with pickled.open("rb") as fh:
-                    return pickle.load(fh)
-            return mlflow.sklearn.load_model(str(local))
+            repo = ModelsArtifactRepository(uri)
+            try:
+                pickled = Path(repo.download_artifacts("artifacts/classifier.pkl", tmp))
+            except Exception:  # an older sklearn-flavour model: the whole folder
+                local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
+                return mlflow.sklearn.load_model(local)
+            with pickled.open("rb") as fh:
+                return pickle.load(fh)
 
     def list_models(self) -> list[ModelInfo]:
         """Every registered version of every target, newest first."""

@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     datasets_cache: Path | None = Field(
         default=None, description="Cache of downloaded public data sets; default home/datasets."
     )
+    # Issue 6: safe model swaps and speed
+    model_poll_seconds: float = Field(
+        default=30.0,
+        description="How often the API checks the registry's champion alias (0: never).",
+    )
+    num_threads: int = Field(
+        default=1,
+        ge=1,
+        description="LightGBM threads per API worker (one per core across workers).",
+    )
 
     @field_validator("band_cuts")
     @classmethod

@@ -347,7 +347,10 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         """LightGBM margin (log-odds of the positive class, before calibration), shape (n,)."""
         check_is_fitted(self, "booster_")
         matrix = self._matrix(self._frame(X))
-        return np.asarray(self.booster_.predict(matrix, raw_score=True), dtype=np.float64)
+        return np.asarray(
+            self.booster_.predict(matrix, raw_score=True, num_threads=self._threads()),
+            dtype=np.float64,
+        )
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated class probabilities, shape (n, 2), columns in ``classes_`` order."""
@@ -366,12 +369,20 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "booster_")
         frame = self._frame(X)
-        contrib = self.booster_.predict(self._matrix(frame), pred_contrib=True)
+        contrib = self.booster_.predict(
+            self._matrix(frame), pred_contrib=True, num_threads=self._threads()
+        )
         return pd.DataFrame(
             np.asarray(contrib, dtype=np.float64),
             columns=[*self._features, BASE_VALUE],
             index=frame.index,
         )
+
+    def _threads(self) -> int:
+        """LightGBM threads for prediction: ``n_jobs`` (its default, 1, keeps one core busy;
+        LightGBM's own default takes every core and busy-waits, which starves other workers)."""
+        n = int(self.n_jobs or 1)
+        return n if n > 0 else 0
 
     def feature_names(self) -> list[str]:
         """The model's input columns, in order (``x0``, ``x1``, ... when fitted on an array)."""

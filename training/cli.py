@@ -67,6 +67,7 @@ def _main(
     if not verbose:
         # MLflow sets its loggers' level when it is first imported, from this variable.
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         for name in ("mlflow", "alembic"):
             logging.getLogger(name).setLevel(logging.ERROR)
     ctx.obj = Settings(home=home) if home is not None else Settings()
