@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.history import FloatArray, Groups, safe_div
+from features.history import FloatArray, Groups, frame_of, safe_div
 
 
 def budget_at_completion(h: pd.DataFrame) -> FloatArray:
@@ -43,7 +43,7 @@ def evm_features(h: pd.DataFrame) -> pd.DataFrame:
     tcpi = np.where(ac < bac, safe_div(bac - ev, bac - ac), np.nan)
     eac_cpi = safe_div(bac, cpi)
     eac_comp = ac + safe_div(bac - ev, cpi * spi)
-    return pd.DataFrame(
+    return frame_of(
         {
             "_pv": pv,
             "_ev": ev,
@@ -58,5 +58,5 @@ def evm_features(h: pd.DataFrame) -> pd.DataFrame:
             "eac_bac_composite": safe_div(eac_comp, bac),
             "ac_share": safe_div(ac, bac),
         },
-        index=h.index,
+        h,
     )

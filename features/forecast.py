@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.history import BoolArray, FloatArray, Groups, safe_div
+from features.history import BoolArray, FloatArray, Groups, frame_of, safe_div
 from features.schedule import planned_duration
 
 
@@ -39,7 +39,7 @@ def forecast_features(h: pd.DataFrame) -> pd.DataFrame:
     eac_cpi = safe_div(bac, h["cpi"].to_numpy(dtype=np.float64))
     with np.errstate(divide="ignore", invalid="ignore"):
         log_current = np.where(budget > 0, np.log10(np.where(budget > 0, budget, 1.0)), np.nan)
-    return pd.DataFrame(
+    return frame_of(
         {
             "log_current_budget": log_current,
             "forecast_slip": slip,
@@ -49,5 +49,5 @@ def forecast_features(h: pd.DataFrame) -> pd.DataFrame:
             "forecast_slip_gap": (h["ieac_t_share"].to_numpy(dtype=np.float64) - 1.0) - slip,
             "forecast_cost_gap": safe_div(eac_cpi - fc, bac),
         },
-        index=h.index,
+        h,
     )

@@ -9,6 +9,7 @@ and rolling sums are built from a few lagged arrays so they stay exact and local
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +78,10 @@ class Groups:
 
     def cummax(self, x: npt.ArrayLike) -> FloatArray:
         """Running maximum within each group ignoring NaN (NaN where the row itself is NaN)."""
+        if self.n_groups <= 1:  # one project (the fast path): no grouping needed
+            v = np.asarray(x, dtype=np.float64)
+            run = np.fmax.accumulate(v) if len(v) else v
+            return np.where(np.isnan(v), np.nan, run)
         s = pd.Series(np.asarray(x, dtype=np.float64))
         out = s.groupby(self.code, sort=False).cummax().to_numpy(dtype=np.float64)
         return np.asarray(out, dtype=np.float64)
@@ -114,6 +119,44 @@ class Groups:
             ss = np.where(valid, (w - mean) ** 2, 0.0).sum(axis=0)
             out = np.sqrt(ss / (n - 1))
         return np.where(n >= min_periods, out, np.nan)
+
+
+class Column(np.ndarray):
+    """A numpy array answering ``to_numpy`` like a pandas Series (for ``ArrayFrame``)."""
+
+    def to_numpy(self, dtype: Any = None, **_: Any) -> np.ndarray:
+        return np.asarray(self, dtype=dtype)
+
+
+class ArrayFrame(dict[str, np.ndarray]):
+    """Columns as numpy arrays, read like a frame by the signal functions (``h["spi"]``).
+
+    The fast path for one project (``features.fast``) computes every signal family on one of
+    these instead of a DataFrame: the same code, without pandas' per-call overhead.
+    """
+
+    index = None
+
+    def __len__(self) -> int:
+        """The number of rows (as ``len`` of a frame), not of columns."""
+        for values in self.values():
+            return len(values)
+        return 0
+
+    def __getitem__(self, key: str) -> Column:
+        return super().__getitem__(key).view(Column)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.keys())
+
+
+def frame_of(columns: dict[str, Any], like: Any) -> Any:
+    """A signal family's output: a DataFrame on ``like``'s index, or plain arrays when
+    ``like`` is an ``ArrayFrame``."""
+    if isinstance(like, ArrayFrame):
+        return {k: np.asarray(v) for k, v in columns.items()}
+    return pd.DataFrame(columns, index=like.index)
 
 
 def safe_div(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.history import Groups
+from features.history import Groups, frame_of
 
 
 def report_features(h: pd.DataFrame) -> pd.DataFrame:
@@ -26,4 +26,4 @@ def report_features(h: pd.DataFrame) -> pd.DataFrame:
     }
     for col in ("open_risks", "open_issues", "change_requests"):
         out[col] = g.ffill(h[f"s_{col}"])
-    return pd.DataFrame(out, index=h.index)
+    return frame_of(out, h)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.history import FloatArray, Groups, safe_div
+from features.history import FloatArray, Groups, frame_of, safe_div
 
 
 def static_features(h: pd.DataFrame) -> pd.DataFrame:
@@ -19,15 +19,13 @@ def static_features(h: pd.DataFrame) -> pd.DataFrame:
     budget = h["p_budget"].to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_budget = np.where(budget > 0, np.log10(np.where(budget > 0, budget, 1.0)), np.nan)
-    return pd.DataFrame(
+    return frame_of(
         {
-            "category": pd.Series(
-                h["p_category"].to_numpy(dtype=object), dtype=object, index=h.index
-            ),
+            "category": h["p_category"].to_numpy(dtype=object),
             "log_budget": log_budget,
             "planned_duration_days": planned_duration(h),
         },
-        index=h.index,
+        h,
     )
 
 
@@ -107,7 +105,7 @@ def schedule_features(h: pd.DataFrame) -> pd.DataFrame:
     )
     at = np.where(t > 0, t, np.nan)
     spi_t = safe_div(es, at)
-    return pd.DataFrame(
+    return frame_of(
         {
             "elapsed_share": elapsed,
             "progress_lag": elapsed - pc / 100.0,
@@ -115,5 +113,5 @@ def schedule_features(h: pd.DataFrame) -> pd.DataFrame:
             "sv_t_share": safe_div(es - at, pd_days),
             "ieac_t_share": safe_div(safe_div(pd_days, spi_t), pd_days),
         },
-        index=h.index,
+        h,
     )

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.history import Groups
+from features.history import Groups, frame_of
 from risk_model.schemas import SCHEDULE_QUALITY_FIELDS
 
 
 def schedule_quality_features(h: pd.DataFrame) -> pd.DataFrame:
     """``dcma_*`` per row: the latest reported figure so far within the project."""
     g = Groups.of(h)
-    return pd.DataFrame(
-        {name: g.ffill(h[f"s_{name}"]) for name in SCHEDULE_QUALITY_FIELDS}, index=h.index
-    )
+    return frame_of({name: g.ffill(h[f"s_{name}"]) for name in SCHEDULE_QUALITY_FIELDS}, h)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.history import Groups
+from features.history import Groups, frame_of
 from features.registry import TREND_WINDOW
 
 TRIO_SOURCES: tuple[str, ...] = ("cpi", "spi_t", "forecast_slip")
@@ -36,4 +36,4 @@ def trend_features(h: pd.DataFrame, window: int = TREND_WINDOW) -> pd.DataFrame:
         out[f"{col}_volatility"] = g.std(x, window + 1)
     for col in SLOPE_SOURCES:
         out[f"{col}_trend"] = g.slope(h[col].to_numpy(dtype=np.float64), window)
-    return pd.DataFrame(out, index=h.index)
+    return frame_of(out, h)

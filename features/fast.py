@@ -1,0 +1,155 @@
+"""The feature pipeline for one project without pandas: the fast path of small score calls.
+
+``project_features(project, reports)`` gives exactly what ``build_features`` gives for one
+project (every row, or only the latest): it builds the same history columns as
+``features.pipeline._history`` from plain values, then runs the very same signal functions
+on an ``ArrayFrame`` (numpy columns) instead of a DataFrame, so there is no second
+implementation of any signal to drift. Inputs are canonical Python values (dates as
+``date`` / ``datetime``, numbers as ``float`` / ``int`` or None, RAG lower-case); checking
+them is the caller's job. A property test holds it equal to ``build_features``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from features.evm import evm_features
+from features.forecast import forecast_features
+from features.history import ArrayFrame
+from features.pipeline import _SNAPSHOT_NUMBERS, RAG_SCORES
+from features.registry import ATTR_PREFIX, CATEGORICAL, FEATURES, TREND_WINDOW
+from features.reports import report_features
+from features.schedule import schedule_features, static_features
+from features.schedule_quality import schedule_quality_features
+from features.trends import trend_features
+
+_EPOCH = date(1970, 1, 1)
+# Typed Any: the signal functions are annotated for DataFrames and also take an ArrayFrame.
+_FAMILIES: tuple[Any, ...] = (
+    static_features,
+    evm_features,
+    schedule_features,
+    report_features,
+    forecast_features,
+)
+
+
+def day_number(value: Any) -> float:
+    """A date as float days since the epoch (NaN when missing), as ``features.history.days``."""
+    if value is None:
+        return math.nan
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return float((value - _EPOCH).days)
+    return math.nan
+
+
+def _number(value: Any) -> float:
+    if value is None or isinstance(value, bool):
+        return math.nan
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _history(
+    project: Mapping[str, Any],
+    reports: Sequence[Mapping[str, Any]],
+    attributes: Mapping[str, float],
+) -> ArrayFrame:
+    """``features.pipeline._history`` for one project, from plain values."""
+    by_day: dict[float, Mapping[str, Any]] = {}
+    for r in reports:
+        d = day_number(r.get("as_of"))
+        if not math.isnan(d):
+            by_day[d] = r  # a duplicate date keeps the last report
+    days = sorted(by_day)
+    rows = [by_day[d] for d in days]
+    start = day_number(project.get("start_date"))
+    if rows:
+        asof_day = np.array(days, dtype=np.float64)
+        is_report = np.ones(len(rows), dtype=bool)
+    else:  # "at approval": one row at the start date
+        asof_day = np.array([start], dtype=np.float64)
+        is_report = np.zeros(1, dtype=bool)
+    n = len(asof_day)
+
+    def snap(values: list[float]) -> np.ndarray:
+        return np.array(values, dtype=np.float64) if rows else np.full(n, np.nan)
+
+    category = project.get("category")
+    h = ArrayFrame(
+        code=np.zeros(n, dtype=np.int64),
+        is_report=is_report,
+        asof_day=asof_day,
+        p_category=np.array([category] * n, dtype=object),
+        p_start=np.full(n, start),
+        p_finish=np.full(n, day_number(project.get("baseline_finish"))),
+        p_budget=np.full(n, _number(project.get("baseline_budget"))),
+    )
+    for col in _SNAPSHOT_NUMBERS:
+        h[f"s_{col}"] = snap([_number(r.get(col)) for r in rows])
+    h["s_forecast_finish"] = snap([day_number(r.get("forecast_finish")) for r in rows])
+    h["s_rag"] = snap([RAG_SCORES.get(r.get("rag") or "", math.nan) for r in rows])
+    h["t"] = h["asof_day"] - h["p_start"]
+    for name, value in attributes.items():
+        h[f"{ATTR_PREFIX}{name}"] = np.full(n, _number(value))
+    return h
+
+
+def project_features(
+    project: Mapping[str, Any],
+    reports: Sequence[Mapping[str, Any]],
+    *,
+    attributes: Mapping[str, float] | None = None,
+    trend_window: int = TREND_WINDOW,
+    latest_only: bool = True,
+) -> list[dict[str, Any]]:
+    """Feature rows of one project (oldest first; only the latest with ``latest_only``).
+
+    Each row maps ``project_id``, ``as_of`` (epoch days as float, NaN when unknown), every
+    ``FEATURES`` name (float, NaN when missing; ``category`` a string or None) and
+    ``attr_<name>`` per numeric attribute.
+    """
+    h = _history(project, reports, attributes or {})
+    for family in _FAMILIES:
+        h.update(family(h))
+    frame: Any = h
+    trends: Any = trend_features(frame, trend_window)
+    quality: Any = schedule_quality_features(frame)
+    h.update(trends)
+    h.update(quality)
+    names = [*FEATURES, *(f"{ATTR_PREFIX}{a}" for a in (attributes or {}))]
+    n = len(h["asof_day"])
+    positions = [n - 1] if latest_only else list(range(n))
+    columns = {
+        name: (
+            h[name].to_numpy(dtype=object)
+            if name in CATEGORICAL
+            else _finite(h[name].to_numpy(dtype=np.float64))
+        )
+        for name in names
+    }
+    out = []
+    for i in positions:
+        row: dict[str, Any] = {
+            "project_id": project.get("project_id"),
+            "as_of": float(h["asof_day"][i]),
+        }
+        for name, values in columns.items():
+            v = values[i]
+            row[name] = (None if v is None or v != v else v) if name in CATEGORICAL else float(v)
+        out.append(row)
+    return out
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, np.nan)
