@@ -10,6 +10,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.model_manager import ModelManager, Rescorer, bound_threads, load_state
 from api.routes import health, imports, models, portfolio, projects, score
+from api.schemas import ScoreIn
 from api.services import ModelState, PortfolioCache, api_version, refresh_stored_scores
 from model_registry.registry import ModelRegistry
 from risk_model.config import Settings, get_settings
@@ -131,4 +133,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, score, portfolio, projects, imports, models):
         app.include_router(module.router)
+    _document_parsed_bodies(app)
     return app
+
+
+def _document_parsed_bodies(app: FastAPI) -> None:
+    """Add the request models of routes that parse their own body (``POST /v1/score`` reads
+    the bytes with pydantic) to the OpenAPI components."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = default()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        extra = ScoreIn.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in extra.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        schemas.setdefault("ScoreIn", extra)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

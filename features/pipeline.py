@@ -8,6 +8,9 @@ project's own snapshots dated on or before the row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
@@ -187,20 +190,32 @@ _REASONS: dict[str, str] = {
     "cost": "no baseline_budget and no budget",
     "forward": "no planned duration and no budget (no forecast to watch)",
 }
+# A row can be scored for a target when any of these features is known.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "schedule": ("planned_duration_days",),
+    "cost": ("log_budget", "log_current_budget"),
+    "forward": ("planned_duration_days", "log_budget", "log_current_budget"),
+}
 
 
 def insufficient_reason(frame: pd.DataFrame, target: str) -> pd.Series:
     """Why each row cannot be scored for ``target`` (None when it can)."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {TARGETS}")
-    no_duration = frame["planned_duration_days"].isna()
-    no_budget = frame["log_budget"].isna() & frame["log_current_budget"].isna()
-    if target == "schedule":
-        missing = no_duration
-    elif target == "cost":
-        missing = no_budget
-    else:
-        missing = no_duration & no_budget
+    missing = np.ones(len(frame), dtype=bool)
+    for name in _NEEDS[target]:
+        missing &= frame[name].isna().to_numpy(dtype=bool)
     reasons = np.full(len(frame), None, dtype=object)
-    reasons[missing.to_numpy(dtype=bool)] = _REASONS[target]
+    reasons[missing] = _REASONS[target]
     return pd.Series(reasons, index=frame.index, dtype=object, name=f"{target}_reason")
+
+
+def row_reason(row: Mapping[str, Any], target: str) -> str | None:
+    """``insufficient_reason`` of one feature row (a mapping, e.g. from ``features.fast``)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; expected one of {TARGETS}")
+    for name in _NEEDS[target]:
+        v = row.get(name)
+        if v is not None and v == v:  # known (not None, not NaN)
+            return None
+    return _REASONS[target]

@@ -1,15 +1,50 @@
-"""Stateless scoring of projects sent in the body."""
+"""Stateless scoring of projects sent in the body.
+
+The body is parsed from its bytes by pydantic (``model_validate_json``, no intermediate
+Python objects); small bodies without explanations take ``api.fast_score``, the rest the
+general path in the thread pool; the answer is written with orjson.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from api.deps import ModelsDep, SettingsDep
 from api.errors import responses
+from api.fast_score import fast_score
 from api.schemas import ScoreIn, ScoreOut
 from api.services import score_request
 
 router = APIRouter(prefix="/v1", tags=["score"])
+
+REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScoreIn"}}},
+    }
+}
+
+
+class ORJSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def parse_body(raw: bytes) -> ScoreIn:
+    """The request body validated from its bytes; FastAPI's 422 on any problem."""
+    try:
+        return ScoreIn.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors, body=raw) from None
 
 
 @router.post(
@@ -23,7 +58,13 @@ router = APIRouter(prefix="/v1", tags=["score"])
         "`file` = `body.projects[i].project` or `body.projects[i].snapshots` and `row` = the "
         "0-based index of the report in that list."
     ),
+    response_model=ScoreOut,
     responses=responses(422, 503),
+    openapi_extra=REQUEST_BODY,
 )
-def score(body: ScoreIn, models: ModelsDep, settings: SettingsDep) -> ScoreOut:
-    return score_request(body, models, settings)
+async def score(request: Request, models: ModelsDep, settings: SettingsDep) -> Response:
+    body = parse_body(await request.body())
+    out = fast_score(body, models, settings)
+    if out is None:
+        out = await run_in_threadpool(score_request, body, models, settings)
+    return ORJSONResponse(out.model_dump())
