@@ -16,7 +16,8 @@ from risk_model.exceptions import PmoRiskError
 
 
 def refresh_stored_scores(settings: Settings, *, quiet: bool = False, force: bool = False) -> Any:
-    """Rescore every project with the champions; None (and a note) when a champion is missing.
+    """Rescore every project with the champions (of the targets that have one); None (and a
+    note) when there is none.
 
     Returns the new ``ScoreState`` (the current one, unless ``force``, when the stored scores
     already describe the store's revision and the champion versions).
@@ -26,16 +27,18 @@ def refresh_stored_scores(settings: Settings, *, quiet: bool = False, force: boo
     from training.cli import _registry, _store, console
 
     registry = _registry(settings)
-    champions = {t: registry.version_for(t, "champion") for t in TARGETS}
-    if any(v is None for v in champions.values()):
+    champions = {
+        t: v for t in TARGETS if (v := registry.version_for(t, "champion")) is not None
+    }
+    if not champions:
         if not quiet:
-            console.print("stored scores not refreshed: no champion model for every target yet")
+            console.print("stored scores not refreshed: no champion model yet")
         return None
     store = _store(settings)
     current = ScoreStore(store).state()
     if not force and current is not None and current.matches(store.revision(), champions):
         return current
-    models = {t: registry.load(t) for t in TARGETS}
+    models = {t: registry.load(t) for t in champions}
     with console.status("storing the portfolio's scores"):
         state = refresh_scores(store, ScoreStore(store).init(), models, settings)
     if not quiet:
