@@ -20,6 +20,7 @@ from api.model_manager import ModelManager, Rescorer, bound_threads, load_state
 from api.routes import health, imports, models, portfolio, projects, score
 from api.schemas import ScoreIn
 from api.services import ModelState, PortfolioCache, api_version, refresh_stored_scores
+from api.timing import ServerTiming
 from model_registry.registry import ModelRegistry
 from risk_model.config import Settings, get_settings
 from risk_model.score_store import ScoreStore
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings if settings is not None else get_settings()
     install_error_handlers(app)
+    app.add_middleware(ServerTiming)
     for module in (health, score, portfolio, projects, imports, models):
         app.include_router(module.router)
     _document_parsed_bodies(app)

@@ -1,0 +1,365 @@
+"""Serving speed (issue 6 §6): our API against ``mlflow models serve`` of our own pyfunc.
+
+Run: ``python bench/serving_speed.py [--projects 600] [--seconds 8] [--out FILE]``.
+
+Builds a fresh data directory (simulated portfolio, trained and registered champions), then
+in the same run, with the same load generator (a separate process: asyncio, raw keep-alive
+HTTP/1.1 connections, 8 concurrent clients):
+
+* ``POST /v1/score``, one project with 24 reports, no explanation, against the registered
+  pyfunc served by ``mlflow models serve`` on the same raw history: throughput ratio, and our
+  server time (``Server-Timing``) p50 / p99;
+* the same with 100 projects per call;
+* our server's resident memory (all models loaded).
+
+In process, on the same feature rows: a 1,000-project batch through ``RiskClassifier`` (model
+time) against the raw ``booster.predict``; explanations (our contributions + drivers) per row
+against LightGBM's native TreeSHAP (``pred_contrib``). Prints one JSON object (also written to
+``bench/results/serving_speed.json``) with every figure, its requirement and its ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+CONCURRENCY = 8
+
+
+# -- load generator (runs in its own process) ------------------------------------------------
+def _request(host: str, port: int, path: str, body: bytes) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _client(
+    host: str, port: int, raw: bytes, until: float, out: list[tuple[float, float | None, int]]
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while time.perf_counter() < until:
+        t0 = time.perf_counter()
+        writer.write(raw)
+        await writer.drain()
+        status_line = await reader.readline()
+        length, server_ms = 0, None
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "server-timing" and "dur=" in value:
+                server_ms = float(value.split("dur=")[1].split(",")[0])
+        await reader.readexactly(length)
+        status = int(status_line.split()[1]) if status_line else 0
+        out.append(((time.perf_counter() - t0) * 1000.0, server_ms, status))
+    writer.close()
+
+
+def _load(args: tuple[str, int, str, bytes, float, int], queue: Any) -> None:
+    host, port, path, body, seconds, concurrency = args
+    raw = _request(host, port, path, body)
+
+    async def main() -> list[tuple[float, float | None, int]]:
+        out: list[tuple[float, float | None, int]] = []
+        until = time.perf_counter() + seconds
+        await asyncio.gather(*(_client(host, port, raw, until, out) for _ in range(concurrency)))
+        return out
+
+    queue.put(asyncio.run(main()))
+
+
+def load_test(port: int, path: str, body: bytes, seconds: float) -> dict[str, Any]:
+    """Requests per second and latencies (client and server) from a separate process."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(
+        target=_load, args=(("127.0.0.1", port, path, body, seconds, CONCURRENCY), queue)
+    )
+    proc.start()
+    results = queue.get()
+    proc.join()
+    client = [r[0] for r in results]
+    server = [r[1] for r in results if r[1] is not None]
+    errors = sum(1 for r in results if r[2] != 200)
+    out = {
+        "requests": len(results),
+        "errors": errors,
+        "rps": round(len(results) / seconds, 1),
+        "client_p50_ms": round(float(np.percentile(client, 50)), 3) if client else None,
+        "client_p99_ms": round(float(np.percentile(client, 99)), 3) if client else None,
+    }
+    if server:
+        out["server_p50_ms"] = round(float(np.percentile(server, 50)), 3)
+        out["server_p99_ms"] = round(float(np.percentile(server, 99)), 3)
+    return out
+
+
+# -- servers ---------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(port: int, path: str, timeout: float = 180.0) -> None:
+    import httpx
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"server on port {port} did not come up")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+# -- set-up ----------------------------------------------------------------------------------
+def build_home(home: Path, n_projects: int) -> dict[str, Any]:
+    from model_registry.registry import ModelRegistry
+    from risk_model.config import Settings
+    from risk_model.store import Store
+    from training.simulate import simulate_portfolio
+    from training.train import log_and_register, train_portfolio
+
+    settings = Settings(home=home, model_poll_seconds=0)
+    settings.ensure_home()
+    sim = simulate_portfolio(n_projects, seed=7)
+    store = Store(settings.store_url).init()
+    store.import_frames(sim.projects, sim.snapshots)
+    fits = train_portfolio(store.projects(), store.snapshots(), settings)
+    log_and_register(fits, ModelRegistry.from_settings(settings), promote=True)
+    return {"settings": settings, "projects": store.projects(), "snapshots": store.snapshots()}
+
+
+def _plain(v: Any) -> Any:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def payloads(projects: pd.DataFrame, snapshots: pd.DataFrame, n: int) -> tuple[bytes, bytes]:
+    """(our body, mlflow body) for ``n`` projects of 24 reports each, the same history."""
+    from api.schemas import ProjectIn, SnapshotIn
+    from model_registry.pyfunc import history_records
+
+    counts = snapshots.groupby("project_id").size()
+    ids = list(counts[counts >= 24].index[:n])
+    snaps = snapshots.loc[snapshots["project_id"].isin(ids)].groupby("project_id").head(24)
+    chosen = projects.loc[projects["project_id"].isin(ids)]
+    items = []
+    for rec in chosen.to_dict("records"):
+        project = {k: _plain(v) for k, v in rec.items() if k in ProjectIn.model_fields}
+        attrs = {k: _plain(v) for k, v in rec.items() if k not in ProjectIn.model_fields}
+        project["attributes"] = {k: v for k, v in attrs.items() if v is not None}
+        reports = [
+            {k: _plain(v) for k, v in r.items() if k in SnapshotIn.model_fields}
+            for r in snaps.loc[snaps["project_id"] == rec["project_id"]].to_dict("records")
+        ]
+        for r in reports:
+            for k in ("open_risks", "open_issues", "change_requests"):
+                if r.get(k) is not None:
+                    r[k] = int(r[k])
+        items.append({"project": project, "snapshots": reports})
+    ours = json.dumps({"projects": items, "explain": False}).encode()
+    records = history_records(chosen.reset_index(drop=True), snaps.reset_index(drop=True))
+    theirs = json.dumps(
+        {
+            "dataframe_records": [
+                {k: _plain(v) for k, v in r.items()} for r in records.to_dict("records")
+            ]
+        }
+    ).encode()
+    return ours, theirs
+
+
+# -- in-process model figures ----------------------------------------------------------------
+def model_figures(settings: Any, projects: pd.DataFrame, snapshots: pd.DataFrame) -> dict[str, Any]:
+    from features.pipeline import build_features
+    from features.registry import describe_driver
+    from model_registry.registry import ModelRegistry
+    from risk_model.scoring import latest_rows, score_rows
+
+    loaded = ModelRegistry.from_settings(settings).load("schedule")
+    model = loaded.model
+    model.set_params(n_jobs=1)
+    rows = latest_rows(build_features(projects, snapshots))
+    rows = pd.concat([rows] * (1000 // max(1, len(rows)) + 1)).head(1000).reset_index(drop=True)
+    X = rows.reindex(columns=model.feature_names())
+    matrix = model._matrix(X)
+
+    def best(fn: Any, repeat: int = 7) -> float:
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    raw = best(lambda: model.booster_.predict(matrix, raw_score=True, num_threads=1))
+    ours = best(lambda: model.predict_proba(X))
+    native_shap = best(lambda: model.booster_.predict(matrix, pred_contrib=True, num_threads=1), 3)
+    explained = best(
+        lambda: score_rows(
+            {"schedule": model}, rows, describe=describe_driver, settings=settings, explain=True
+        ),
+        3,
+    )
+    contrib_only = best(lambda: model.contributions(X), 3)
+    return {
+        "batch_rows": len(X),
+        "raw_booster_us_per_row": round(raw / len(X) * 1e6, 2),
+        "model_us_per_row": round(ours / len(X) * 1e6, 2),
+        "model_share_of_raw_throughput": round(raw / ours, 3),
+        "model_share_required": 0.5,
+        "native_treeshap_us_per_row": round(native_shap / len(X) * 1e6, 2),
+        "contributions_us_per_row": round(contrib_only / len(X) * 1e6, 2),
+        "explained_score_us_per_row": round(explained / len(X) * 1e6, 2),
+        "contributions_vs_native_ratio": round(contrib_only / native_shap, 3),
+        "explained_vs_native_ratio": round(explained / native_shap, 3),
+        "explanation_ratio_limit": 1.2,
+    }
+
+
+# -- main ------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=600)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "serving_speed.json")
+    args = parser.parse_args()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+    result: dict[str, Any] = {"concurrency": CONCURRENCY, "seconds_per_run": args.seconds}
+    with tempfile.TemporaryDirectory(prefix="pmo-risk-bench-") as tmp:
+        home = Path(tmp)
+        built = build_home(home, args.projects)
+        settings = built["settings"]
+        one_ours, one_theirs = payloads(built["projects"], built["snapshots"], 1)
+        many_ours, many_theirs = payloads(built["projects"], built["snapshots"], 100)
+
+        env = {
+            **os.environ,
+            "PMO_RISK_HOME": str(home),
+            "PMO_RISK_MODEL_POLL_SECONDS": "0",
+            "MLFLOW_TRACKING_URI": settings.mlflow_uri,
+        }
+        ours_port, theirs_port = _free_port(), _free_port()
+        bin_dir = Path(sys.executable).parent
+        ours = subprocess.Popen(
+            [
+                str(bin_dir / "uvicorn"),
+                "api.app:create_app",
+                "--factory",
+                "--port",
+                str(ours_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        theirs = subprocess.Popen(
+            [
+                str(bin_dir / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                "models:/pmo-risk-schedule@champion",
+                "--env-manager",
+                "local",
+                "-p",
+                str(theirs_port),
+                "-w",
+                "1",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_http(ours_port, "/ready")
+            _wait_http(theirs_port, "/ping")
+            for name, ours_body, theirs_body in (
+                ("one_project_24_reports", one_ours, one_theirs),
+                ("hundred_projects", many_ours, many_theirs),
+            ):
+                load_test(ours_port, "/v1/score", ours_body, 1.0)  # warm up both
+                load_test(theirs_port, "/invocations", theirs_body, 1.0)
+                a = load_test(ours_port, "/v1/score", ours_body, args.seconds)
+                b = load_test(theirs_port, "/invocations", theirs_body, args.seconds)
+                result[name] = {
+                    "ours": a,
+                    "mlflow_models_serve": b,
+                    "throughput_ratio": round(a["rps"] / b["rps"], 2) if b["rps"] else None,
+                    "ratio_required": 5.0 if name == "one_project_24_reports" else 2.0,
+                }
+            result["one_project_24_reports"]["server_p50_limit_ms"] = 2.0
+            result["one_project_24_reports"]["server_p99_limit_ms"] = 10.0
+            result["server_rss_mb"] = round(_rss_mb(ours.pid), 1)
+            result["server_rss_limit_mb"] = 500.0
+        finally:
+            for proc in (ours, theirs):
+                proc.terminate()
+            for proc in (ours, theirs):
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        result["model"] = model_figures(settings, built["projects"], built["snapshots"])
+
+    one = result["one_project_24_reports"]
+    result["ok"] = bool(
+        one["throughput_ratio"]
+        and one["throughput_ratio"] >= 5.0
+        and one["ours"].get("server_p50_ms", 1e9) <= 2.0
+        and one["ours"].get("server_p99_ms", 1e9) <= 10.0
+        and (result["hundred_projects"]["throughput_ratio"] or 0) >= 2.0
+        and result["model"]["model_share_of_raw_throughput"] >= 0.5
+        and result["server_rss_mb"] <= 500.0
+    )
+    text = json.dumps(result)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
