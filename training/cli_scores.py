@@ -27,9 +27,7 @@ def refresh_stored_scores(settings: Settings, *, quiet: bool = False, force: boo
     from training.cli import _registry, _store, console
 
     registry = _registry(settings)
-    champions = {
-        t: v for t in TARGETS if (v := registry.version_for(t, "champion")) is not None
-    }
+    champions = {t: v for t in TARGETS if (v := registry.version_for(t, "champion")) is not None}
     if not champions:
         if not quiet:
             console.print("stored scores not refreshed: no champion model yet")
