@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -136,6 +137,75 @@ def _to_db(value: Any, kind: str) -> Any:
     return str(value)
 
 
+def _db_values(values: pd.Series, kind: str) -> list[Any]:
+    """``_to_db`` of every cell of a conformed column, computed for the whole column."""
+    if kind == "date" and values.dtype == "datetime64[ns]":
+        days = values.to_numpy().astype("datetime64[D]")
+        return list(days.astype(object))  # datetime.date; NaT -> None
+    if kind in ("money", "float", "count", "percent") and values.dtype == "float64":
+        numbers = values.to_numpy()
+        out = numbers.astype(object)  # Python floats
+        out[np.isnan(numbers)] = None
+        return list(out)
+    cells = values.to_numpy(dtype=object)
+    if kind not in ("date", "money", "float", "count", "percent"):  # text: str kept as it is
+        return [v if v is None or v.__class__ is str else _to_db(v, kind) for v in cells]
+    return [_to_db(v, kind) for v in cells]
+
+
+def _db_columns(df: pd.DataFrame, kinds: Mapping[str, str]) -> list[list[Any]]:
+    """Each column of ``df`` as the list of values stored."""
+    return [_db_values(df[c], kinds[c]) for c in df.columns]
+
+
+def _length(columns: list[list[Any]]) -> int:
+    """Rows in a column-wise batch."""
+    return len(columns[0]) if columns else 0
+
+
+def _take(columns: list[list[Any]], rows: list[int]) -> list[list[Any]]:
+    """The given rows (positions, in order) of a column-wise batch."""
+    if len(rows) == 1:
+        return [[col[rows[0]]] for col in columns]
+    if not rows:
+        return [[] for _ in columns]
+    pick = operator.itemgetter(*rows)
+    return [list(pick(col)) for col in columns]
+
+
+def _bound(conn: Connection, table: sa.Table, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """Rows of a column-wise batch (every column of ``table``) as the driver is given them:
+    through the dialect's bind processors, computed once per distinct value."""
+    if len(columns) != len(table.columns):
+        raise ValueError(f"rows for {table.name} must hold all its {len(table.columns)} columns")
+    bound: list[Sequence[Any]] = list(columns)
+    for j, col in enumerate(table.columns):
+        process = col.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if process is None:
+            continue
+        try:
+            done = {v: process(v) for v in set(columns[j])}
+            bound[j] = list(map(done.__getitem__, columns[j]))
+        except (KeyError, TypeError):  # unhashable or NaN-like values: one at a time
+            bound[j] = [process(v) for v in columns[j]]
+    return list(zip(*bound, strict=True))
+
+
+def _execute_many(
+    conn: Connection, stmt: sa.Insert | sa.Update, names: list[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Run ``stmt`` once per row through the driver's executemany; ``names`` name the bound
+    parameters of the row's positions."""
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
+    if compiled.positiontup is not None:
+        where = {name: i for i, name in enumerate(names)}
+        order = operator.itemgetter(*[where[name] for name in compiled.positiontup])
+        params: list[Any] = [tuple(order(row)) for row in rows]
+    else:
+        params = [dict(zip(names, row, strict=True)) for row in rows]
+    conn.exec_driver_sql(compiled.string, params)
+
+
 def _attr_value(value: Any) -> Any:
     """An attribute cell as a JSON value (None for missing)."""
     if value is None or value is pd.NaT:
@@ -251,23 +321,21 @@ class Store:
         Frames are conformed first; extra project columns are stored as JSON attributes.
         On any error nothing is written.
         """
-        project_rows = self._project_rows(projects) if projects is not None else []
-        snapshot_rows = self._snapshot_rows(snapshots) if snapshots is not None else []
+        project_columns = self._project_columns(projects) if projects is not None else []
+        snapshot_columns = self._snapshot_columns(snapshots) if snapshots is not None else []
         now = datetime.now(UTC).replace(tzinfo=None)
         counts = dict.fromkeys(("pi", "pu", "si", "su", "same"), 0)
         with self.engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
             ins, upd, same = self._diff(
-                conn, self._projects, ["project_id"], project_rows, skip=("updated_at",)
+                conn, self._projects, 1, project_columns, skip=("updated_at",)
             )
-            for row in ins + upd:
-                row["updated_at"] = now
-            self._write(conn, self._projects, ["project_id"], ins, upd)
-            counts["pi"], counts["pu"], counts["same"] = len(ins), len(upd), same
-            ins, upd, same = self._diff(
-                conn, self._snapshots, ["project_id", "as_of"], snapshot_rows
-            )
-            self._write(conn, self._snapshots, ["project_id", "as_of"], ins, upd)
-            counts["si"], counts["su"] = len(ins), len(upd)
+            ins.append([now] * _length(ins))
+            upd.append([now] * _length(upd))
+            self._write(conn, self._projects, 1, ins, upd)
+            counts["pi"], counts["pu"], counts["same"] = _length(ins), _length(upd), same
+            ins, upd, same = self._diff(conn, self._snapshots, 2, snapshot_columns)
+            self._write(conn, self._snapshots, 2, ins, upd)
+            counts["si"], counts["su"] = _length(ins), _length(upd)
             counts["same"] += same
             revision = self._revision(conn)
             if counts["pi"] + counts["pu"] + counts["si"] + counts["su"]:
@@ -286,93 +354,93 @@ class Store:
             revision=revision,
         )
 
-    def _project_rows(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def _project_columns(self, frame: pd.DataFrame) -> list[list[Any]]:
+        """Stored values, one list per column of the projects table but ``updated_at``."""
         df = conform_projects(frame)
         declared = [c.name for c in PROJECT_COLUMNS]
         extras = [c for c in df.columns if c not in declared]
-        rows = self._rows(df[declared], self._project_kinds)
+        columns = _db_columns(df[declared], self._project_kinds)
         if extras:
-            attrs = df[extras].to_dict(orient="records")
-            for row, attr in zip(rows, attrs, strict=True):
+            attributes = []
+            for attr in df[extras].to_dict(orient="records"):
                 clean = {str(k): _attr_value(v) for k, v in attr.items()}
-                row["attributes"] = json.dumps({k: v for k, v in clean.items() if v is not None})
+                attributes.append(json.dumps({k: v for k, v in clean.items() if v is not None}))
+            columns.append(attributes)
         else:
-            for row in rows:
-                row["attributes"] = "{}"
-        return rows
+            columns.append(["{}"] * len(df))
+        return columns
 
-    def _snapshot_rows(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def _snapshot_columns(self, frame: pd.DataFrame) -> list[list[Any]]:
+        """Stored values, one list per column of the snapshots table."""
         df = conform_snapshots(frame)
-        return self._rows(df[[c.name for c in SNAPSHOT_COLUMNS]], self._snapshot_kinds)
-
-    @staticmethod
-    def _rows(df: pd.DataFrame, kinds: Mapping[str, str]) -> list[dict[str, Any]]:
-        columns = list(df.columns)
-        converted = {
-            c: [_to_db(v, kinds[c]) for v in df[c].to_numpy(dtype=object)] for c in columns
-        }
-        return [
-            dict(zip(columns, values, strict=True))
-            for values in zip(*converted.values(), strict=True)
-        ]
+        return _db_columns(df[[c.name for c in SNAPSHOT_COLUMNS]], self._snapshot_kinds)
 
     def _diff(
         self,
         conn: Connection,
         table: sa.Table,
-        keys: list[str],
-        rows: list[dict[str, Any]],
+        n_keys: int,
+        columns: list[list[Any]],
         skip: tuple[str, ...] = (),
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
-        """Split rows into (to insert, to update, number unchanged) against stored rows."""
-        if not rows:
-            return [], [], 0
+    ) -> tuple[list[list[Any]], list[list[Any]], int]:
+        """Split rows into (to insert, to update, number unchanged) against stored rows.
+
+        ``columns`` hold the table's columns in order, less ``skip`` (the last ones), the
+        ``n_keys`` key columns first (``project_id`` the first); so do the returned parts.
+        """
         compared = [c.name for c in table.columns if c.name not in skip]
-        ids = sorted({row["project_id"] for row in rows})
+        nothing: list[list[Any]] = [[] for _ in compared]
+        if _length(columns) == 0:
+            return nothing, [[] for _ in compared], 0
+        if len(columns) != len(compared) or compared[0] != "project_id":
+            raise ValueError(f"rows for {table.name} must hold the columns {compared}")
         stored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        for chunk in _chunks(ids):
+        for chunk in _chunks(sorted(set(columns[0]))):
             query = sa.select(*[table.c[c] for c in compared]).where(table.c.project_id.in_(chunk))
             for rec in conn.execute(query):
                 values = tuple(_canonical(c, v) for c, v in zip(compared, rec, strict=True))
-                key = tuple(values[compared.index(k)] for k in keys)
-                stored[key] = values
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+                stored[values[:n_keys]] = values
+        if not stored:
+            return columns, nothing, 0
+        inserts: list[int] = []
+        updates: list[int] = []
         same = 0
-        for row in rows:
-            key = tuple(row[k] for k in keys)
-            old = stored.get(key)
+        for i, row in enumerate(zip(*columns, strict=True)):
+            old = stored.get(row[:n_keys])
             if old is None:
-                inserts.append(row)
-            elif old == tuple(_canonical(c, row[c]) for c in compared):
+                inserts.append(i)
+            elif old == tuple(_canonical(c, v) for c, v in zip(compared, row, strict=True)):
                 same += 1
             else:
-                updates.append(row)
-        return inserts, updates, same
+                updates.append(i)
+        return _take(columns, inserts), _take(columns, updates), same
 
     @staticmethod
     def _write(
         conn: Connection,
         table: sa.Table,
-        keys: list[str],
-        inserts: list[dict[str, Any]],
-        updates: list[dict[str, Any]],
+        n_keys: int,
+        inserts: list[list[Any]],
+        updates: list[list[Any]],
     ) -> None:
-        """Bulk insert and bulk update (executemany)."""
-        if inserts:
-            conn.execute(sa.insert(table), inserts)
-        if updates:
-            values = [c.name for c in table.columns if c.name not in keys]
+        """Bulk insert and bulk update: one driver-level executemany each.
+
+        Both hold one list per column of ``table`` in order, the ``n_keys`` key columns first.
+        Values go through the dialect's bind processors (as SQLAlchemy applies them), then to
+        the driver as plain tuples (dicts for a driver with named parameters).
+        """
+        names = [c.name for c in table.columns]
+        if _length(inserts):
+            _execute_many(conn, sa.insert(table), names, _bound(conn, table, inserts))
+        if _length(updates):
+            keys, values = names[:n_keys], names[n_keys:]
             stmt = (
                 sa.update(table)
                 .where(*[table.c[k] == sa.bindparam(f"k_{k}") for k in keys])
                 .values({c: sa.bindparam(f"v_{c}") for c in values})
             )
-            params = [
-                {**{f"k_{k}": row[k] for k in keys}, **{f"v_{c}": row[c] for c in values}}
-                for row in updates
-            ]
-            conn.execute(stmt, params)
+            params = [f"k_{k}" for k in keys] + [f"v_{c}" for c in values]
+            _execute_many(conn, stmt, params, _bound(conn, table, updates))
 
     # --- reading ----------------------------------------------------------------------
 

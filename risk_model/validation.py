@@ -13,7 +13,7 @@ Parsing rules
   (``2023-01-05 14:30``, ``2023-01-05T14:30:00``); slash or dash separated day/month forms
   are read MONTH FIRST (``05/01/2014`` is 1 May 2014), with 2- or 4-digit years; and month-name
   forms (``5 Jan 2014``, ``Jan 5, 2014``). A time part is accepted and dropped: dates are
-  calendar days.
+  calendar days. A date outside 1677-09-22 to 2262-04-11 (what a frame holds) is a problem.
 * Numbers: thousands separators (``1,234.5``), currency symbols (``$1,200``, ``€ 300``),
   surrounding spaces, a trailing ``%`` and accounting negatives (``(1,200)``) are accepted; a
   blank cell is missing. A comma not grouping thousands (``1,5``) is not a number.
@@ -37,6 +37,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from risk_model.cells import strip_cells, take_parsed
 from risk_model.exceptions import Problem, ValidationFailed
 from risk_model.schemas import (
     PROJECT_COLUMNS,
@@ -124,10 +125,15 @@ def parse_number(text: str) -> float | None:
 
 # --- parsing of one column -------------------------------------------------------------
 
+# A string ``float`` reads is read the same way by ``parse_number`` (which only removes
+# currency, spaces, brackets, a percent sign and thousands separators, none of which ``float``
+# accepts), bar the finiteness check. ``_PLAIN_NUMBER`` matches a subset of those strings.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
 
 def _clean_text(raw: pd.Series) -> pd.Series:
     """Stripped strings as ``object`` with None for blanks."""
-    values = [_text_or_none(v) for v in raw.to_numpy(dtype=object)]
+    values = strip_cells(raw.to_numpy(dtype=object), _text_or_none)
     return pd.Series(np.array(values, dtype=object), index=raw.index, dtype="object")
 
 
@@ -137,16 +143,43 @@ def _text_or_none(value: object) -> str | None:
     return str(value).strip() or None
 
 
-def _parse_column(
-    text: pd.Series,
-    parse: Callable[[str], Any],
-) -> tuple[pd.Series, pd.Index]:
-    """Apply ``parse`` to each distinct non-missing value; return values and failing index."""
-    present = text.dropna()
-    cache = {v: parse(v) for v in present.unique()}
-    parsed = present.map(cache)
-    bad = parsed.index[parsed.isna()]
-    return parsed, bad
+def _parse_numbers(texts: np.ndarray) -> np.ndarray:
+    """``parse_number`` of each string as float64, NaN where it is not a number."""
+    n = len(texts)
+    try:
+        values = np.fromiter(map(float, texts), dtype=np.float64, count=n)
+    except ValueError:  # some need parse_number's rules (or are not numbers)
+        pass
+    else:
+        return np.where(np.isfinite(values), values, np.nan)
+    plain = np.fromiter(map(bool, map(_PLAIN_NUMBER.fullmatch, texts)), dtype=bool, count=n)
+    out = np.full(n, np.nan)
+    if plain.any():
+        values = np.fromiter(map(float, texts[plain]), dtype=np.float64, count=int(plain.sum()))
+        out[plain] = np.where(np.isfinite(values), values, np.nan)
+    for i in np.flatnonzero(~plain):
+        value = parse_number(texts[i])
+        if value is not None:
+            out[i] = value
+    return out
+
+
+_FIRST_DAY, _LAST_DAY = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+
+
+def _parse_dates(texts: np.ndarray, too_far: set[str]) -> np.ndarray:
+    """``parse_date`` of each string as datetime64[ns], NaT where it is not a date; dates
+    outside the datetime64[ns] range are NaT too and their text is added to ``too_far``."""
+    out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for j, text in enumerate(texts):
+        day = parse_date(text)
+        if day is None:
+            continue
+        if _FIRST_DAY <= day <= _LAST_DAY:
+            out[j] = day.to_datetime64()
+        else:
+            too_far.add(text)
+    return out
 
 
 # --- pandera schemas of the typed frames -------------------------------------------------
@@ -274,25 +307,35 @@ class _Table:
 
     def _parse(self, col: Column, text: pd.Series) -> pd.Series:
         if col.kind == "date":
-            parsed, bad = _parse_column(text, parse_date)
-            for i in bad:
-                self.add(i, col.name, f"{text[i]!r} is not a date")
-            values = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-            good = parsed.drop(bad)
-            values.loc[good.index] = pd.to_datetime(good.astype("object")).astype("datetime64[ns]")
-            return values
+            too_far: set[str] = set()
+            days, present = take_parsed(
+                text, lambda u: _parse_dates(u, too_far), np.datetime64("NaT"), "datetime64[ns]"
+            )
+            for i in text.index[present & np.isnat(days)]:
+                value = text[i]
+                if value in too_far:
+                    message = (
+                        f"{value!r} is outside the dates supported "
+                        f"({_day(_FIRST_DAY)} to {_day(_LAST_DAY)})"
+                    )
+                else:
+                    message = f"{value!r} is not a date"
+                self.add(i, col.name, message)
+            return pd.Series(days, index=text.index, dtype="datetime64[ns]")
         if col.kind in ("money", "float", "count", "percent"):
-            parsed, bad = _parse_column(text, parse_number)
-            for i in bad:
+            numbers, present = take_parsed(text, _parse_numbers, np.nan, "float64")
+            for i in text.index[present & np.isnan(numbers)]:
                 self.add(i, col.name, f"{text[i]!r} is not a number")
-            values = pd.Series(np.nan, index=text.index, dtype="float64")
-            good = parsed.drop(bad)
-            values.loc[good.index] = good.astype("float64")
-            return values
+            return pd.Series(numbers, index=text.index, dtype="float64")
         if col.kind == "enum":
             aliases = _ENUM_ALIASES.get(col.name, {})
-            lowered = [v if v is None else aliases.get(v.lower(), v.lower()) for v in text]
-            return pd.Series(np.array(lowered, dtype=object), index=text.index, dtype="object")
+            lowered, _ = take_parsed(
+                text,
+                lambda u: np.array([aliases.get(v.lower(), v.lower()) for v in u], dtype=object),
+                None,
+                "object",
+            )
+            return pd.Series(lowered, index=text.index, dtype="object")
         return text
 
 

@@ -13,11 +13,12 @@ import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 import numpy as np
 import pandas as pd
 
+from risk_model.cells import strip_column
 from risk_model.exceptions import Problem, ValidationFailed
 
 __all__ = ["normalise_header", "read_headers", "read_table", "table_name"]
@@ -96,7 +97,8 @@ def _csv_rows(path: Path, name: str) -> list[list[object]]:
         _fail(name, f"cannot read the file: {exc.strerror or exc}")
     text = _decode(data)
     try:
-        return [list(r) for r in csv.reader(io.StringIO(text), delimiter=_delimiter(text))]
+        rows = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))
+        return cast("list[list[object]]", rows)  # lists of str, never changed in place
     except csv.Error as exc:
         _fail(name, f"cannot read the file as CSV: {exc}")
 
@@ -155,7 +157,7 @@ def _frame(rows: Sequence[Sequence[object]], name: str) -> pd.DataFrame:
         _fail(name, "the file is empty (no header row)")
     header = [normalise_header(h) for h in rows[0]]
     body = rows[1:]
-    width = max([len(header), *(len(r) for r in body)])
+    width = max([len(header), *map(len, body)])
     header += [""] * (width - len(header))
     columns: list[int] = []
     problems: list[Problem] = []
@@ -171,10 +173,7 @@ def _frame(rows: Sequence[Sequence[object]], name: str) -> pd.DataFrame:
         problems.append(Problem(name, None, repeated, f"column {repeated} appears more than once"))
     if problems:
         raise ValidationFailed(problems)
-    data = {
-        header[j]: np.array([_text(r[j]) if j < len(r) else None for r in body], dtype=object)
-        for j in columns
-    }
+    data = {header[j]: np.array(strip_column(body, j, _text), dtype=object) for j in columns}
     return pd.DataFrame(data, columns=names, index=pd.RangeIndex(len(body)), dtype=object)
 
 

@@ -101,6 +101,26 @@ def test_trailing_blank_rows_are_dropped(tmp_path: Path) -> None:
     assert len(frame) == 1
 
 
+def test_short_rows_are_padded_and_every_cell_is_stripped(tmp_path: Path) -> None:
+    text = 'project_id,name,region\n P1 , a ,"  "\nP2\n\n P3,,\t\n'
+    frame = read_table(write(tmp_path / "p.csv", text))
+    assert frame.to_dict("records") == [
+        {"project_id": "P1", "name": "a", "region": None},
+        {"project_id": "P2", "name": None, "region": None},
+        {"project_id": None, "name": None, "region": None},  # the blank line keeps its row
+        {"project_id": "P3", "name": None, "region": None},
+    ]
+
+
+def test_values_beyond_the_header_are_a_problem_naming_the_column(tmp_path: Path) -> None:
+    text = "project_id,name\nP1,a\nP2,b,stray\nP3,c,,\n"
+    with pytest.raises(ValidationFailed) as info:
+        read_table(write(tmp_path / "p.csv", text))
+    assert problem_texts(info) == ["p.csv: column 3 has values but no header name"]
+    quiet = read_table(write(tmp_path / "q.csv", "project_id,name\nP1,a,,\nP2\n"))
+    assert list(quiet.columns) == ["project_id", "name"] and len(quiet) == 2
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

@@ -248,3 +248,105 @@ def test_a_store_made_before_the_schedule_quality_columns_gains_them(tmp_path: P
         rows = conn.execute("SELECT project_id, rag FROM snapshots").fetchall()
     assert set(SCHEDULE_QUALITY_FIELDS) <= cols
     assert rows == [("P1", "red")]
+
+
+# --- the bulk write stores exactly what SQLAlchemy Core would -------------------------------
+
+
+def _awkward_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Frames with the cells a column-at-a-time conversion could get wrong."""
+    projects = conform_projects(
+        pd.DataFrame(
+            {
+                "project_id": ["A1", "B2", "Ω3"],
+                "name": ["naïve", 7, None],  # a non-text name is stored as its text
+                "start_date": pd.to_datetime(["1965-03-01", None, "2262-04-10"]),
+                "baseline_budget": [-0.0, np.nan, 1e-300],
+                "status": ["active", "completed", None],
+                "region": ["North", None, "South"],
+            }
+        )
+    )
+    snapshots = pd.DataFrame(
+        {
+            "project_id": ["A1", "A1", "B2", "Ω3"],
+            "as_of": pd.to_datetime(["1969-12-31", "1970-01-01", "2000-02-29", "2262-04-10"]),
+            "phase": ["x", None, 3.5, "é"],
+            "forecast_finish": pd.to_datetime([None, "1900-01-01", "2030-06-30", None]),
+            "earned_value": [1.5, np.nan, 0.1 + 0.2, 1e308],
+            "rag": ["red", None, "amber", "green"],
+        }
+    )
+    return projects, snapshots
+
+
+def _stored(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row as SQLite holds it, with ``updated_at`` left out (it is the import time)."""
+    with sqlite3.connect(path) as conn:
+        names = [r[1] for r in conn.execute("PRAGMA table_info(projects)")]
+        kept = ", ".join(n for n in names if n != "updated_at")
+        return {
+            "projects": sorted(conn.execute(f"SELECT {kept} FROM projects").fetchall(), key=repr),
+            "snapshots": sorted(conn.execute("SELECT * FROM snapshots").fetchall(), key=repr),
+        }
+
+
+def _cell(value: object, kind: str) -> object:
+    """One frame cell as stored, cell by cell."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    if kind == "date":
+        return pd.Timestamp(value).date()  # type: ignore[arg-type]
+    if kind in ("money", "float", "count", "percent"):
+        return float(value)  # type: ignore[arg-type]
+    return str(value)
+
+
+def test_stored_rows_are_what_sqlalchemy_core_writes_cell_by_cell(tmp_path: Path) -> None:
+    import json
+
+    from risk_model.schemas import PROJECT_COLUMNS, SNAPSHOT_COLUMNS, conform_snapshots
+
+    projects, snapshots = _awkward_frames()
+    ours = Store(f"sqlite:///{tmp_path / 'ours.db'}").init()
+    before = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    ours.import_frames(projects, snapshots)
+
+    core = Store(f"sqlite:///{tmp_path / 'core.db'}").init()
+    tables = sa.MetaData()
+    tables.reflect(core.engine)
+    conformed = conform_snapshots(snapshots)
+    project_rows = [
+        {c.name: _cell(row[c.name], c.kind) for c in PROJECT_COLUMNS}
+        | {"attributes": json.dumps({"region": r} if isinstance(r := row["region"], str) else {})}
+        | {"updated_at": before.to_pydatetime()}
+        for _, row in projects.iterrows()
+    ]
+    snapshot_rows = [
+        {c.name: _cell(row[c.name], c.kind) for c in SNAPSHOT_COLUMNS}
+        for _, row in conformed.iterrows()
+    ]
+    with core.engine.begin() as conn:
+        conn.execute(sa.insert(tables.tables["projects"]), project_rows)
+        conn.execute(sa.insert(tables.tables["snapshots"]), snapshot_rows)
+    assert _stored(tmp_path / "ours.db") == _stored(tmp_path / "core.db")
+    stamped = ours.engine.connect().execute(sa.text("SELECT updated_at FROM projects")).scalars()
+    for text in stamped:  # the same DateTime text SQLAlchemy writes, read back as a datetime
+        assert pd.Timestamp(text) >= before
+
+
+def test_updates_store_what_a_fresh_import_of_the_result_stores(tmp_path: Path) -> None:
+    projects, snapshots = _awkward_frames()
+    first = Store(f"sqlite:///{tmp_path / 'first.db'}").init()
+    first.import_frames(projects, snapshots)
+    changed_p, changed_s = projects.copy(), snapshots.copy()
+    changed_p.loc[0, "start_date"] = pd.Timestamp("1950-05-05")
+    changed_p.loc[1, "region"] = "East"
+    changed_s.loc[1, "forecast_finish"] = pd.NaT
+    changed_s.loc[2, "earned_value"] = -0.0
+    summary = first.import_frames(changed_p, changed_s)
+    assert (summary.projects_updated, summary.snapshots_updated) == (2, 2)
+    assert summary.unchanged == len(projects) - 2 + len(snapshots) - 2
+    fresh = Store(f"sqlite:///{tmp_path / 'fresh.db'}").init()
+    fresh.import_frames(changed_p, changed_s)
+    assert _stored(tmp_path / "first.db") == _stored(tmp_path / "fresh.db")

@@ -327,3 +327,102 @@ def test_mixed_text_attribute_stays_text() -> None:
     out, _ = validate_tables(projects, None)
     assert out is not None
     assert out["code"].tolist() == ["007", "A12"]
+
+
+# --- column-at-a-time parsing gives what the per-cell rules give ----------------------------
+
+NUMBER_CELLS = [
+    "12", " 12 ", "1,234.5", "$1,200", "€ 300", "12%", "(1,200)", "1,5", "abc", "1_000", "inf",
+    "nan", "-5", "3.5", "1e400", "1e3", ".5", "5.", "+7", "\u00a042", "USD 10", "10 usd", "1.USD",
+    "0x10", "--1", "1 000", "12,34,567", "(5)", "1,000,000.25", "1e-3", "-0", "£5", "\t5",
+    "12 %", "(12%)", "$(12)", "1,23", "12,345.", "e5", "Infinity", "1.2.3", "12", "3.5",
+]  # fmt: skip
+DATE_CELLS = [
+    "2023-01-05", "2023-1-5", "2023/01/05", "05/01/2014", "5/1/14", "05-01-2014", "5 Jan 2014",
+    "Jan 5, 2014", "January 5 2014", "2023-01-05 14:30", "2023-01-05T14:30:00Z",
+    "2023-01-05T14:30:00+02:00", "2023-02-30", "13/13/2020", "notadate", "05/01/2014 2:30 PM",
+    "20230105", "5-Jan-14", "2014-13-01", "Feb 29, 2021", "29 Feb 2020", "2023-01-05", "5/1/14",
+]  # fmt: skip
+
+
+def _one_column_snapshots(column: str, cells: list[str | None]) -> pd.DataFrame:
+    """Snapshots of project P1, one report a day, ``column`` holding ``cells``."""
+    days = pd.date_range("2022-01-01", periods=len(cells), freq="D").strftime("%Y-%m-%d")
+    return raw(
+        [{"project_id": "P1", "as_of": day, column: c} for day, c in zip(days, cells, strict=True)]
+    )
+
+
+def _p1() -> pd.DataFrame:
+    return raw([{"project_id": "P1"}])
+
+
+def test_number_column_values_are_parse_number_of_each_cell() -> None:
+    accepted = [c for c in NUMBER_CELLS if (v := parse_number(c)) is not None and v >= 0]
+    cells = [*accepted, None, "  "]
+    _, snaps = validate_tables(_p1(), _one_column_snapshots("budget", cells))
+    assert snaps is not None
+    expected = [np.nan if (v := parse_number(c or "")) is None else v for c in cells]
+    np.testing.assert_array_equal(snaps["budget"].to_numpy(), np.array(expected, dtype=float))
+
+
+def test_number_problems_are_exactly_the_cells_parse_number_rejects() -> None:
+    cells: list[str | None] = [*NUMBER_CELLS, None, " "]
+    problems = problems_of(_p1(), _one_column_snapshots("open_risks", cells))
+    not_numbers = [p for p in problems if p.message.endswith("is not a number")]
+    expected = [
+        Problem("snapshots.csv", i + 2, "open_risks", f"{c.strip()!r} is not a number", c.strip())
+        for i, c in enumerate(cells)
+        if c is not None and c.strip() and parse_number(c.strip()) is None
+    ]
+    assert not_numbers == expected and expected
+    negative = [p.row for p in problems if p.message == "open_risks must not be negative"]
+    assert negative == [
+        i + 2 for i, c in enumerate(cells) if c is not None and (parse_number(c) or 0) < 0
+    ]
+
+
+def test_date_column_values_and_problems_follow_parse_date_cell_by_cell() -> None:
+    good = [c for c in DATE_CELLS if parse_date(c) is not None] + [None]
+    _, snaps = validate_tables(_p1(), _one_column_snapshots("forecast_finish", good))
+    assert snaps is not None
+    expected = [pd.NaT if c is None else parse_date(c) for c in good]
+    assert snaps["forecast_finish"].tolist() == expected
+    problems = problems_of(_p1(), _one_column_snapshots("forecast_finish", DATE_CELLS))
+    assert problems == [
+        Problem("snapshots.csv", i + 2, "forecast_finish", f"{c!r} is not a date", c)
+        for i, c in enumerate(DATE_CELLS)
+        if parse_date(c) is None
+    ]
+
+
+def test_rows_are_named_right_around_blank_rows_and_text_cells_of_any_kind() -> None:
+    """Blank rows leave gaps in the index; problems still name the spreadsheet row, and
+    non-text cells (as a caller's own frame may hold) are read as their text."""
+    frame = pd.DataFrame(
+        {
+            "project_id": ["P1", None, "P1", "P1", None, "P1"],
+            "as_of": ["2022-01-31", None, "2022-02-28", "soon", None, "2022-04-30"],
+            "phase": [" Design ", None, 5, np.nan, None, pd.NA],
+            "budget": ["1,000", None, 2.5, "lots", None, np.nan],
+        },
+        dtype=object,
+    )
+    problems = problems_of(_p1(), frame)
+    assert texts(problems) == [
+        "snapshots.csv row 5, column as_of: 'soon' is not a date",
+        "snapshots.csv row 5, column budget: 'lots' is not a number",
+    ]
+    frame.loc[3, ["as_of", "budget"]] = ["2022-03-31", "7"]
+    _, snaps = validate_tables(_p1(), frame)
+    assert snaps is not None
+    assert snaps["phase"].tolist() == ["Design", "5", None, None]
+    assert snaps["budget"].tolist()[:3] == [1000.0, 2.5, 7.0] and np.isnan(snaps["budget"][3])
+
+
+@pytest.mark.parametrize("text", ["1600-01-01", "9999-12-31", "01/01/1200"])
+def test_dates_outside_the_supported_range_are_problems_not_crashes(text: str) -> None:
+    assert parse_date(text) is not None  # a real date, just not one a frame can hold
+    problems = problems_of(_p1(), _one_column_snapshots("forecast_finish", ["2022-01-01", text]))
+    assert [(p.row, p.column, p.value) for p in problems] == [(3, "forecast_finish", text)]
+    assert problems[0].message.startswith(f"{text!r} is outside the dates supported")
