@@ -15,14 +15,29 @@ from typing import Any
 from anyio import to_thread
 from fastapi import FastAPI
 
-from api.errors import install_error_handlers
+from api.auth import install_auth, start_auth
+from api.errors import install_error_handlers, responses
+from api.middleware import install_middleware
 from api.model_manager import ModelManager, Rescorer, bound_threads, load_state
-from api.routes import health, imports, models, portfolio, projects, score
+from api.observability import Metrics, configure_logging
+from api.routes import (
+    docs,
+    health,
+    imports,
+    keys,
+    metrics,
+    models,
+    portfolio,
+    projects,
+    score,
+    session,
+)
 from api.schemas import ScoreIn
 from api.services import ModelState, PortfolioCache, api_version, refresh_stored_scores
 from api.timing import ServerTiming
 from model_registry.registry import ModelRegistry
 from risk_model.config import Settings, get_settings
+from risk_model.keys import KeyRing
 from risk_model.score_store import ScoreStore
 from risk_model.store import Store
 
@@ -39,8 +54,13 @@ overrun of each project, from its status-report history, explained in words.
 * `GET /v1/models` shows the champion models in use, their known limitations and drifting
   features; `GET /v1/models/{target}/card` the full model card.
 
+Every endpoint but `/health` and `/ready` needs an API key (`pmo-risk keys create`) in
+`Authorization: Bearer <key>` or `X-API-Key`: **viewer** keys read, **analyst** keys also score
+and import, **admin** keys also manage keys. Missing or invalid key: 401; role too low: 403.
+A key limited to portfolios sees only their projects (others are 404).
+
 Bad input gives 422 with every problem (`file`, `row`, `column`, `message`, `value`); an
-unknown project 404; a missing model 503.
+unknown project 404; a missing model 503; a body over the size limit 413.
 """
 
 TAGS = [
@@ -50,6 +70,7 @@ TAGS = [
     {"name": "projects", "description": "One project, explained."},
     {"name": "imports", "description": "Loading history files into the store."},
     {"name": "models", "description": "The models in use."},
+    {"name": "keys", "description": "API keys (admin)."},
 ]
 
 
@@ -77,6 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     store, registry, models = await to_thread.run_sync(_start, settings)
     cache = PortfolioCache()
     app.state.store = store
+    start_auth(app, settings, KeyRing(store))
     app.state.models = models
     app.state.portfolio_cache = cache
     app.state.registry = registry  # model cards, read on request
@@ -126,15 +148,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         version=api_version(),
         openapi_tags=TAGS,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,  # served by api.routes.docs, behind sign-in
+        redoc_url=None,
+        openapi_url=None,
         lifespan=lifespan,
     )
-    app.state.settings = settings if settings is not None else get_settings()
+    settings = app.state.settings = settings if settings is not None else get_settings()
+    if settings.log_json:
+        configure_logging()
+    app.state.metrics = Metrics(app.state)
     install_error_handlers(app)
+    install_auth(app, settings)
     app.add_middleware(ServerTiming)
-    for module in (health, score, portfolio, projects, imports, models):
-        app.include_router(module.router)
+    install_middleware(
+        app,
+        app.state.metrics,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        timeout=settings.request_timeout,
+    )
+    routers = (health, score, portfolio, projects, imports, models, keys, session, docs, metrics)
+    for module in routers:
+        public = module in (health, session)
+        app.include_router(module.router, responses={} if public else responses(401, 403))
     _document_parsed_bodies(app)
     return app
 

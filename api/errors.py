@@ -1,8 +1,9 @@
 """Domain errors to HTTP: one place, so routes never build error responses by hand.
 
-``ValidationFailed`` -> 422 with every problem; ``UnknownProject`` -> 404; ``ModelNotAvailable``
--> 503; ``InsufficientData`` -> 422; any other ``PmoRiskError`` -> 400. Request bodies that do
-not parse are FastAPI's own 422 (field-level ``detail`` list).
+``ValidationFailed`` -> 422 with every problem; ``UnknownProject`` / ``UnknownKey`` -> 404;
+``Forbidden`` -> 403; ``TooLarge`` -> 413; ``ModelNotAvailable`` -> 503; ``InsufficientData``
+-> 422; any other ``PmoRiskError`` -> 400. Request bodies that do not parse are FastAPI's own
+422 (field-level ``detail`` list).
 """
 
 from __future__ import annotations
@@ -13,18 +14,24 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from risk_model.exceptions import (
+    Forbidden,
     InsufficientData,
     ModelNotAvailable,
     PmoRiskError,
     Problem,
+    TooLarge,
     UnknownProject,
     ValidationFailed,
 )
+from risk_model.keys import UnknownKey
 
 #: Domain error class -> HTTP status, most specific first.
 STATUS_OF: tuple[tuple[type[PmoRiskError], int], ...] = (
     (ValidationFailed, 422),
+    (Forbidden, 403),
+    (TooLarge, 413),
     (UnknownProject, 404),
+    (UnknownKey, 404),
     (ModelNotAvailable, 503),
     (InsufficientData, 422),
     (PmoRiskError, 400),
@@ -72,6 +79,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
 #: OpenAPI ``responses`` entries for the errors a route can return.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "Missing, invalid or revoked API key",
+        "content": {"application/json": {"example": {"detail": "invalid or revoked API key"}}},
+    },
+    403: {
+        "description": "The key's role is too low, or the data is outside its portfolios",
+        "content": {
+            "application/json": {
+                "example": {"detail": "this needs the analyst role; the key 'a1b2c3' is viewer"}
+            }
+        },
+    },
+    413: {
+        "description": "Body or uploaded file over the size limit",
+        "content": {
+            "application/json": {"example": {"detail": "body too large: at most 10485760 bytes"}}
+        },
+    },
     404: {
         "description": "Unknown project",
         "content": {"application/json": {"example": {"detail": "unknown project: 'P-404'"}}},

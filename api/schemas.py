@@ -18,6 +18,8 @@ MAX_PROJECTS_PER_CALL = 1000
 MAX_SNAPSHOTS_PER_PROJECT = 500
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2200, 12, 31)
+#: The same bounds in the OpenAPI spec (years 1900-2200), so generated clients stay inside.
+DATE_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-[0-9]{2}-[0-9]{2}$"
 
 
 def _examples(*examples: Any) -> JsonDict:
@@ -31,7 +33,11 @@ def _date_in_range(v: date) -> date:
     return v
 
 
-Day = Annotated[date, AfterValidator(_date_in_range)]
+Day = Annotated[
+    date,
+    AfterValidator(_date_in_range),
+    Field(json_schema_extra={"pattern": DATE_PATTERN}),
+]
 Text = Annotated[str, Field(max_length=500)]
 Money = Annotated[float, Field(ge=-1e15, le=1e15)]
 
@@ -544,6 +550,43 @@ class ErrorOut(BaseModel):
 
     detail: str
     problems: list[ProblemOut] = []
+
+
+# -- issue 6: API keys -------------------------------------------------------------------------
+Role = Literal["viewer", "analyst", "admin"]
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=_examples(
+            {"role": "viewer", "name": "finance dashboard", "portfolios": ["Infrastructure"]}
+        ),
+    )
+
+    role: Role
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+    portfolios: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]],
+        Field(max_length=100, description="Limit the key to these portfolios (empty: all)."),
+    ] = []
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    name: str
+    role: Role
+    portfolios: list[str]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class KeyCreatedOut(KeyOut):
+    key: str = Field(description="The key itself: shown once, never stored.")
+
+
+class KeysOut(BaseModel):
+    keys: list[KeyOut]
 
 
 ReloadOut.model_rebuild()

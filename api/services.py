@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, cast
 
 import pandas as pd
 
+from api.observability import Metrics
 from api.schemas import (
     ContributionOut,
     DriftFeatureOut,
@@ -43,12 +43,18 @@ from api.schemas import (
     TargetExplanationOut,
     TargetScoreOut,
 )
+from api.uploads import Upload, save_uploads
 from features.pipeline import build_features
 from features.sources import importer
-from features.sources.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from model_registry.registry import CHAMPION, LoadedModel, ModelCard, ModelRegistry
 from risk_model.config import TARGETS, Settings, band_of
-from risk_model.exceptions import ModelNotAvailable, Problem, UnknownProject, ValidationFailed
+from risk_model.exceptions import (
+    Forbidden,
+    ModelNotAvailable,
+    Problem,
+    UnknownProject,
+    ValidationFailed,
+)
 from risk_model.portfolio import refresh_scores, score_features
 from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS
 from risk_model.score_store import ScoreState, ScoreStore, StoredScore
@@ -59,8 +65,6 @@ from risk_model.validation import validate_tables
 log = logging.getLogger(__name__)
 
 SIGNALS: tuple[str, ...] = ("spi", "cpi", "spi_t", "forecast_slip", "forecast_cost_growth")
-UPLOAD_SUFFIXES: tuple[str, ...] = (*CSV_SUFFIXES, *EXCEL_SUFFIXES)
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 # -- numbers and dates out of pandas ---------------------------------------------------------
@@ -394,8 +398,37 @@ def validate_request(body: ScoreIn) -> tuple[pd.DataFrame, pd.DataFrame]:
     return projects, snapshots
 
 
+def check_limits(body: ScoreIn, settings: Settings) -> None:
+    """422 when a body passes the configured per-call limits (the schema holds the hard caps)."""
+    problems: list[Problem] = []
+    if len(body.projects) > settings.max_projects_per_call:
+        problems.append(
+            Problem(
+                "body.projects",
+                None,
+                None,
+                f"at most {settings.max_projects_per_call} projects per call; "
+                f"got {len(body.projects)}",
+            )
+        )
+    problems += [
+        Problem(
+            f"body.projects[{i}].snapshots",
+            None,
+            None,
+            f"at most {settings.max_snapshots_per_project} reports per project; "
+            f"got {len(item.snapshots)}",
+        )
+        for i, item in enumerate(body.projects)
+        if len(item.snapshots) > settings.max_snapshots_per_project
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+
+
 def score_request(body: ScoreIn, models: ModelState, settings: Settings) -> ScoreOut:
     """Score the projects of a request at their latest report (or ``as_of``); store nothing."""
+    check_limits(body, settings)
     models.require()
     projects, snapshots = validate_request(body)
     if body.as_of is not None:
@@ -411,6 +444,16 @@ def score_request(body: ScoreIn, models: ModelState, settings: Settings) -> Scor
         if item.project.project_id in scores
     ]
     return ScoreOut(results=results, model_versions=cast(Any, versions))
+
+
+def observe_scores(metrics: Metrics, out: ScoreOut) -> None:
+    """Record the probabilities of a score response in the metrics, per target."""
+    per_target: dict[str, list[float | None]] = {}
+    for result in out.results:
+        for target, score in result.scores.items():
+            per_target.setdefault(str(target), []).append(score.probability)
+    for name, probabilities in per_target.items():
+        metrics.observe_scores(name, probabilities)
 
 
 # -- GET /v1/portfolio/risks: scores of the whole store, cached -------------------------------
@@ -556,6 +599,27 @@ class PortfolioCache:
             return value
 
 
+def check_page_size(limit: int, settings: Settings) -> None:
+    """422 when a page is larger than ``settings.max_page_size``."""
+    if limit > settings.max_page_size:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "query",
+                    None,
+                    "limit",
+                    f"at most {settings.max_page_size} items per page",
+                    str(limit),
+                )
+            ]
+        )
+
+
+def in_scope(portfolio: str | None, scope: frozenset[str] | None) -> bool:
+    """Whether a project of ``portfolio`` is visible to a key scoped to ``scope``."""
+    return scope is None or (portfolio is not None and portfolio in scope)
+
+
 def _blank(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
 
@@ -569,8 +633,12 @@ def portfolio_risks(
     portfolio: str | None = None,
     category: str | None = None,
     band: str | None = None,
+    scope: frozenset[str] | None = None,
 ) -> PortfolioRisksOut:
-    """Rank the cached scores by ``target`` probability (unscorable last), filter, cut."""
+    """Rank the cached scores by ``target`` probability (unscorable last), filter, cut.
+
+    ``scope``: the caller's portfolios (None: all); projects outside it are never listed.
+    """
     if target not in dict(scores.versions):
         raise ModelNotAvailable(f"no champion model loaded for: {target}")
     portfolio, category, band = _blank(portfolio), _blank(category), _blank(band)
@@ -589,7 +657,8 @@ def portfolio_risks(
     chosen = [
         e
         for e in scores.entries
-        if (portfolio is None or e.portfolio == portfolio)
+        if in_scope(e.portfolio, scope)
+        and (portfolio is None or e.portfolio == portfolio)
         and (category is None or e.category == category)
         and (band is None or e.scores[target].band == band.lower())
     ]
@@ -711,16 +780,22 @@ def project_score_history(store: Store, project_id: str, settings: Settings) -> 
 
 
 def project_detail(
-    store: Store, models: ModelState, settings: Settings, project_id: str
+    store: Store,
+    models: ModelState,
+    settings: Settings,
+    project_id: str,
+    *,
+    scope: frozenset[str] | None = None,
 ) -> ProjectDetailOut:
     """A project, its reports, key signals and model probability at each report, explained.
 
     Probabilities and explanations come from the stored scores when they are current (same
-    store revision), else they are computed here.
+    store revision), else they are computed here. A project outside ``scope`` is reported
+    as unknown (404), exactly like a missing one.
     """
     revision = int(store.revision())
     projects = store.projects(project_ids=[project_id])
-    if projects.empty:
+    if projects.empty or not in_scope(text(projects.iloc[0].get("portfolio")), scope):
         raise UnknownProject(project_id)
     models.require()
     snapshots = store.snapshots(project_ids=[project_id])
@@ -806,78 +881,94 @@ def _live_detail(
 
 
 # -- POST /v1/imports ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Upload:
-    """An uploaded file: the form field it came in, its client file name, and its bytes."""
+def check_import_scope(
+    store: Store,
+    projects: pd.DataFrame | None,
+    snapshots: pd.DataFrame | None,
+    scope: frozenset[str] | None,
+    *,
+    projects_name: str = "projects",
+    snapshots_name: str = "snapshots",
+) -> None:
+    """``Forbidden`` unless every project written or reported on is in the caller's scope.
 
-    field: str
-    filename: str
-    stream: BinaryIO
-
-
-def _safe_name(upload: Upload) -> str:
-    name = Path(upload.filename or "").name.strip()
-    return name or f"{upload.field}.csv"
-
-
-def _save_uploads(uploads: Sequence[Upload], folder: Path) -> dict[str, Path]:
-    """Write uploads under ``folder`` with their own names; reject bad suffixes or sizes."""
-    problems: list[Problem] = []
-    paths: dict[str, Path] = {}
-    for up in uploads:
-        name = _safe_name(up)
-        if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
-            problems.append(
-                Problem(
-                    name, None, None, f"{up.field}: expected one of {', '.join(UPLOAD_SUFFIXES)}"
-                )
-            )
-            continue
-        target = folder / up.field / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as fh:
-            shutil.copyfileobj(up.stream, fh, length=1024 * 1024)
-        size = target.stat().st_size
-        if size > MAX_UPLOAD_BYTES:
-            problems.append(
-                Problem(
-                    name, None, None, f"file too large ({size} bytes; at most {MAX_UPLOAD_BYTES})"
-                )
-            )
-            continue
-        if size == 0:
-            problems.append(Problem(name, None, None, "file is empty"))
-            continue
-        paths[up.field] = target
+    A scoped key may not create a project outside its portfolios, overwrite (or move) a stored
+    project of another portfolio, or add reports to one.
+    """
+    if scope is None:
+        return
+    problems: list[str] = []
+    in_file: set[str] = set()
+    if projects is not None:
+        ids = [str(i) for i in projects["project_id"]]
+        in_file = set(ids)
+        stored = store.projects(project_ids=ids)
+        stored_portfolio = dict(zip(stored["project_id"], stored["portfolio"], strict=True))
+        for row, (pid, portfolio) in enumerate(zip(ids, projects["portfolio"], strict=True), 2):
+            if not in_scope(text(portfolio), scope):
+                problems.append(f"{projects_name} row {row}: portfolio {text(portfolio)!r}")
+            elif pid in stored_portfolio and not in_scope(text(stored_portfolio[pid]), scope):
+                problems.append(f"{projects_name} row {row}: project {pid!r}")
+    if snapshots is not None and len(snapshots):
+        others = sorted({str(i) for i in snapshots["project_id"]} - in_file)
+        if others:
+            stored = store.projects(project_ids=others)
+            visible = {
+                str(p)
+                for p, port in zip(stored["project_id"], stored["portfolio"], strict=True)
+                if in_scope(text(port), scope)
+            }
+            problems += [f"{snapshots_name}: project {p!r}" for p in others if p not in visible]
     if problems:
-        raise ValidationFailed(problems)
-    return paths
+        head = "; ".join(problems[:20]) + (
+            f"; and {len(problems) - 20} more" if len(problems) > 20 else ""
+        )
+        raise Forbidden(
+            f"outside the portfolios of this key ({', '.join(sorted(scope))}): {head}; "
+            "nothing was changed"
+        )
 
 
-def import_uploads(store: Store, uploads: Sequence[Upload], *, dry_run: bool) -> ImportOut:
+def import_uploads(
+    store: Store,
+    uploads: Sequence[Upload],
+    *,
+    dry_run: bool,
+    scope: frozenset[str] | None = None,
+    max_bytes: int = 50 * 1024 * 1024,
+) -> ImportOut:
     """Validate (and unless ``dry_run``, import) uploaded files, as ``pmo-risk import`` does.
 
-    All or nothing: any problem in any file raises ``ValidationFailed`` and nothing is written.
+    All or nothing: any problem in any file raises ``ValidationFailed`` and nothing is written;
+    a file over ``max_bytes`` raises ``TooLarge``; rows outside ``scope`` raise ``Forbidden``.
     """
     if not uploads:
         raise ValidationFailed(
             [Problem("(none)", None, None, "send a 'projects' and/or a 'snapshots' file")]
         )
     with tempfile.TemporaryDirectory(prefix="pmo-risk-upload-") as tmp:
-        paths = _save_uploads(uploads, Path(tmp))
+        paths = save_uploads(uploads, Path(tmp), max_bytes)
         projects_path, snapshots_path = paths.get("projects"), paths.get("snapshots")
+        projects, snapshots = importer.validate_files(
+            projects_path,
+            snapshots_path,
+            known_project_ids=frozenset(store.project_ids()),
+        )
+        check_import_scope(
+            store,
+            projects,
+            snapshots,
+            scope,
+            projects_name=projects_path.name if projects_path else "projects",
+            snapshots_name=snapshots_path.name if snapshots_path else "snapshots",
+        )
         if dry_run:
-            projects, snapshots = importer.validate_files(
-                projects_path,
-                snapshots_path,
-                known_project_ids=frozenset(store.project_ids()),
-            )
             summary: dict[str, Any] = {
                 "projects_read": 0 if projects is None else len(projects),
                 "snapshots_read": 0 if snapshots is None else len(snapshots),
             }
         else:
-            summary = asdict(importer.import_files(store, projects_path, snapshots_path))
+            summary = asdict(store.import_frames(projects, snapshots))
     return ImportOut(
         dry_run=dry_run,
         files=[p.name for p in paths.values()],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Every target the product models. ``schedule`` and ``cost`` are *outcome* targets (the
@@ -119,6 +119,21 @@ class Settings(BaseSettings):
         ge=1,
         description="LightGBM threads per API worker (one per core across workers).",
     )
+    # Issue 6: access control (API keys live in the store, see risk_model.keys)
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs web session cookies; default: a random secret kept in home.",
+    )
+    session_max_age: int = Field(default=8 * 3600, gt=0, description="Web session lifetime, s.")
+    # Issue 6: limits (over a limit: 413 or 422 with a message)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="JSON bodies.")
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Per file.")
+    max_projects_per_call: int = Field(default=1000, gt=0, le=1000)
+    max_snapshots_per_project: int = Field(default=500, gt=0, le=500)
+    max_page_size: int = Field(default=1000, gt=0, le=1000)
+    request_timeout: float = Field(default=60.0, gt=0, description="Seconds per request.")
+    # Issue 6: observability
+    log_json: bool = Field(default=True, description="One JSON log line per request.")
 
     @field_validator("band_cuts")
     @classmethod

@@ -66,3 +66,11 @@ class SourceUnavailable(PmoRiskError):
 
 class RegistryBusy(PmoRiskError):
     """Another run holds the registry's promotion lock for too long (issue 3, retrain)."""
+
+
+class Forbidden(PmoRiskError):
+    """The caller's key may not touch this (e.g. a portfolio outside its scope; API: 403)."""
+
+
+class TooLarge(PmoRiskError):
+    """An input over a configured size limit (API: 413)."""

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from risk_model.exceptions import UnknownProject
+from risk_model.keys import define_key_table
 from risk_model.schemas import (
     PROJECT_COLUMNS,
     SNAPSHOT_COLUMNS,
@@ -240,6 +241,7 @@ class Store:
         self.url = url
         self._engine: Engine | None = None
         self._md, self._projects, self._snapshots, self._meta = _tables()
+        self.api_keys = define_key_table(self._md)  # issue 6: risk_model.keys
         self._project_kinds = {c.name: c.kind for c in PROJECT_COLUMNS}
         self._snapshot_kinds = {c.name: c.kind for c in SNAPSHOT_COLUMNS}
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +83,123 @@ def shared_data() -> Path:
     if not folder.is_dir():
         pytest.skip(f"real data folder {folder} is absent (set PMO_RISK_SHARED_DATA)")
     return folder
+
+
+def _new_key(client: Any, role: str, portfolios: Sequence[str], name: str) -> str:
+    """A new API key in the store of a started app (``TestClient`` inside ``with``)."""
+    ring = client.app.state.keyring
+    return str(ring.create(role, name, list(portfolios))[1])
+
+
+@pytest.fixture(scope="session")
+def api_key() -> Callable[..., str]:
+    """``api_key(client, role="admin", portfolios=())``: a new key in the app's store.
+
+    The app must be started (``with TestClient(app) as client``). Send it as
+    ``{"Authorization": f"Bearer {key}"}`` or ``{"X-API-Key": key}``.
+    """
+
+    def make(
+        client: Any, role: str = "admin", portfolios: Sequence[str] = (), name: str = "tests"
+    ) -> str:
+        return _new_key(client, role, portfolios, name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def authorize() -> Callable[..., Any]:
+    """``authorize(client, role="admin", portfolios=())``: the client, now sending a new key.
+
+    Every later request of that client carries ``Authorization: Bearer <key>``; returns the
+    client. Use it in client fixtures so existing tests keep calling protected routes.
+    """
+
+    def apply(client: Any, role: str = "admin", portfolios: Sequence[str] = ()) -> Any:
+        key = _new_key(client, role, portfolios, f"tests-{role}")
+        client.headers["Authorization"] = f"Bearer {key}"
+        return client
+
+    return apply
+
+
+# -- issue 6: the same store and API tests on SQLite and on a real PostgreSQL server ----------
+#: A PostgreSQL server URL (``postgresql+psycopg://user@host:port/postgres``): when set, store
+#: and API fixtures put each store in a new database on that server (``.ci/run`` starts one).
+TEST_DATABASE_ENV = "PMO_RISK_TEST_DATABASE_URL"
+
+
+@contextmanager
+def fresh_database(sqlite_path: Path) -> Iterator[str]:
+    """A URL of an empty store: SQLite at ``sqlite_path``, or a new PostgreSQL database
+    (dropped afterwards) when ``$PMO_RISK_TEST_DATABASE_URL`` names a server."""
+    import os
+
+    server = os.environ.get(TEST_DATABASE_ENV)
+    if not server:
+        yield f"sqlite:///{sqlite_path}"
+        return
+    import uuid
+
+    import sqlalchemy as sa
+
+    base = sa.make_url(server)
+    name = f"pmo_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> Iterator[str]:
+    """An empty store's URL (SQLite in tmp_path, or PostgreSQL: see ``TEST_DATABASE_ENV``)."""
+    with fresh_database(tmp_path / "store.db") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def copy_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Settings]]:
+    """``copy_store(settings, name)``: ``settings`` on a private copy of their store.
+
+    SQLite: a backup of the file. PostgreSQL (``TEST_DATABASE_ENV``): a new database filled
+    through ``Store.import_frames``. The models stay in ``settings``' registry (read only).
+    """
+    import sqlite3
+    from contextlib import ExitStack
+
+    import sqlalchemy as sa
+
+    from risk_model.store import Store
+
+    stack = ExitStack()
+
+    def copy(settings: Settings, name: str = "copy") -> Settings:
+        folder = tmp_path_factory.mktemp(f"store-{name}")
+        url = stack.enter_context(fresh_database(folder / "pmo_risk.db"))
+        src_url = sa.make_url(settings.store_url)
+        if url.startswith("sqlite") and src_url.get_backend_name() == "sqlite":
+            src = sqlite3.connect(str(src_url.database))
+            dst = sqlite3.connect(folder / "pmo_risk.db")
+            try:
+                src.backup(dst)
+            finally:
+                src.close()
+                dst.close()
+        else:
+            source = Store(settings.store_url)
+            target = Store(url).init()
+            target.import_frames(source.projects(), source.snapshots())
+            source.dispose()
+            target.dispose()
+        return settings.model_copy(
+            update={"database_url": url, "tracking_uri": settings.mlflow_uri}
+        )
+
+    with stack:
+        yield copy

@@ -21,7 +21,7 @@ from risk_model.exceptions import (
     ModelNotAvailable,
     PmoRiskError,
 )
-from training import cli_scores
+from training import cli_keys, cli_scores
 from training.cli_scores import refresh_stored_scores
 
 app = typer.Typer(
@@ -386,7 +386,9 @@ def score(
         _fail(exc)
     frame = scores_to_frame(_ranked(scores, target))
     if fmt == "csv":
-        text = frame.to_csv(index=False, date_format="%Y-%m-%d")
+        from risk_model.exports import neutralise_frame
+
+        text = neutralise_frame(frame).to_csv(index=False, date_format="%Y-%m-%d")
     else:
         text = frame.to_json(orient="records", date_format="iso", indent=2)
     if output:
@@ -566,11 +568,17 @@ def demo(
     print_ranking(scores, top, ranked_by)
     versions = result["versions"]
     console.print(f"champion versions: {versions}; runs and plots in {settings.mlflow_uri}")
+    key = cli_keys.create_key(settings, "admin", "demo admin", [])
+    console.print(
+        "admin API key (shown once; send it as 'Authorization: Bearer <key>' or sign in at /login):"
+    )
+    out.print(key, highlight=False, soft_wrap=True)
     if serve_api:
         serve(ctx, None, None)
 
 
 cli_scores.register(app)
+cli_keys.register(app)
 
 
 def _register_commands() -> None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
+from api.auth import AnalystKey
 from api.deps import ModelsDep, SettingsDep, StoreDep
 from api.errors import responses
 from api.schemas import ImportOut
@@ -24,9 +25,10 @@ router = APIRouter(prefix="/v1", tags=["imports"])
         "revision. With `dry_run` the files are only validated. The stored scores of the "
         "portfolio are recomputed before the answer (when the models are loaded)."
     ),
-    responses=responses(422),
+    responses=responses(403, 413, 422),
 )
 def create_import(
+    key: AnalystKey,
     store: StoreDep,
     models: ModelsDep,
     settings: SettingsDep,
@@ -39,6 +41,8 @@ def create_import(
         for field, up in (("projects", projects), ("snapshots", snapshots))
         if up is not None
     ]
-    out = import_uploads(store, uploads, dry_run=dry_run)
+    out = import_uploads(
+        store, uploads, dry_run=dry_run, scope=key.scope, max_bytes=settings.max_upload_bytes
+    )
     rescore_after_import(store, models, settings, out)
     return out

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
+from api.auth import AdminKey, ViewerKey
 from api.deps import ModelManagerDep, ModelsDep, RegistryDep
 from api.model_manager import describe
 from api.schemas import ModelCardOut, ModelsOut, ReloadOut, Target
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/v1", tags=["models"])
 
 
 @router.get("/models", summary="The loaded champion model of each target")
-def list_models(manager: ModelManagerDep, registry: RegistryDep) -> ModelsOut:
+def list_models(_: ViewerKey, manager: ModelManagerDep, registry: RegistryDep) -> ModelsOut:
     return models_out(manager.state, registry, describe(manager.status()))
 
 
@@ -22,7 +23,9 @@ def list_models(manager: ModelManagerDep, registry: RegistryDep) -> ModelsOut:
     summary="The model card of a target's loaded model, with its latest drift flags",
     responses={503: {"description": "No model (or no card) for the target."}},
 )
-def model_card(target: Target, models: ModelsDep, registry: RegistryDep) -> ModelCardOut:
+def model_card(
+    target: Target, _: ViewerKey, models: ModelsDep, registry: RegistryDep
+) -> ModelCardOut:
     return model_card_out(models, registry, target)
 
 
@@ -38,10 +41,14 @@ def model_card(target: Target, models: ModelsDep, registry: RegistryDep) -> Mode
     ),
     responses={409: {"model": ReloadOut, "description": "A new version was refused."}},
 )
-def reload_models(manager: ModelManagerDep, response: Response) -> ReloadOut:
+def reload_models(
+    request: Request, _: AdminKey, manager: ModelManagerDep, response: Response
+) -> ReloadOut:
     result = manager.check()
     if result.errors:
         response.status_code = status.HTTP_409_CONFLICT
+        for target in result.errors:
+            request.app.state.metrics.reload_failed(target)
     return ReloadOut(
         swapped=result.swapped,
         errors=result.errors,

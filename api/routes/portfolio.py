@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.auth import ViewerKey
 from api.deps import ModelsDep, PortfolioCacheDep, SettingsDep, StoreDep
 from api.errors import responses
 from api.schemas import PortfolioRisksOut, Target
-from api.services import portfolio_risks
+from api.services import check_page_size, portfolio_risks
 
 router = APIRouter(prefix="/v1/portfolio", tags=["portfolio"])
 
@@ -25,6 +26,7 @@ router = APIRouter(prefix="/v1/portfolio", tags=["portfolio"])
     responses=responses(422, 503),
 )
 def risks(
+    key: ViewerKey,
     store: StoreDep,
     models: ModelsDep,
     settings: SettingsDep,
@@ -37,6 +39,7 @@ def risks(
         str | None, Query(max_length=50, description="Only this band of the target.")
     ] = None,
 ) -> PortfolioRisksOut:
+    check_page_size(limit, settings)
     return portfolio_risks(
         cache.get(store, models, settings),
         settings,
@@ -45,4 +48,5 @@ def risks(
         portfolio=portfolio,
         category=category,
         band=band,
+        scope=key.scope,
     )

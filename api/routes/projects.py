@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from api.auth import ViewerKey
 from api.deps import ModelsDep, SettingsDep, StoreDep
 from api.errors import responses
 from api.schemas import ProjectDetailOut
@@ -27,8 +28,9 @@ router = APIRouter(prefix="/v1/projects", tags=["projects"])
 )
 def get_project(
     project_id: Annotated[str, Path(min_length=1, max_length=200)],
+    key: ViewerKey,
     store: StoreDep,
     models: ModelsDep,
     settings: SettingsDep,
 ) -> ProjectDetailOut:
-    return project_detail(store, models, settings, project_id)
+    return project_detail(store, models, settings, project_id, scope=key.scope)

@@ -15,11 +15,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from api.auth import AnalystKey
 from api.deps import ModelsDep, SettingsDep
 from api.errors import responses
 from api.fast_score import fast_score
 from api.schemas import ScoreIn, ScoreOut
-from api.services import score_request
+from api.services import check_limits, observe_scores, score_request
 
 router = APIRouter(prefix="/v1", tags=["score"])
 
@@ -59,12 +60,16 @@ def parse_body(raw: bytes) -> ScoreIn:
         "0-based index of the report in that list."
     ),
     response_model=ScoreOut,
-    responses=responses(422, 503),
+    responses=responses(413, 422, 503),
     openapi_extra=REQUEST_BODY,
 )
-async def score(request: Request, models: ModelsDep, settings: SettingsDep) -> Response:
+async def score(
+    request: Request, _: AnalystKey, models: ModelsDep, settings: SettingsDep
+) -> Response:
     body = parse_body(await request.body())
+    check_limits(body, settings)
     out = fast_score(body, models, settings)
     if out is None:
         out = await run_in_threadpool(score_request, body, models, settings)
+    observe_scores(request.app.state.metrics, out)
     return ORJSONResponse(out.model_dump())

@@ -5,16 +5,14 @@ the 404 / 422 / 503 paths, imports over HTTP, and one real uvicorn server on loc
 from __future__ import annotations
 
 import socket
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
 
@@ -24,35 +22,27 @@ from risk_model.config import TARGETS, Settings
 
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def api_settings(trained_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def api_settings(trained_home: Settings, copy_store: Callable[..., Settings]) -> Settings:
     """``trained_home`` with a private copy of its store (these tests import into it); the
     models are read from the shared registry, which the API never writes."""
-    url = sa.make_url(trained_home.store_url)
-    assert url.get_backend_name() == "sqlite" and url.database, "tests expect a SQLite store"
-    copy = tmp_path_factory.mktemp("api-store") / "pmo_risk.db"
-    src, dst = sqlite3.connect(url.database), sqlite3.connect(copy)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return trained_home.model_copy(
-        update={"database_url": f"sqlite:///{copy}", "tracking_uri": trained_home.mlflow_uri}
-    )
+    return copy_store(trained_home, "api")
 
 
 @pytest.fixture(scope="module")
-def client(api_settings: Settings) -> Iterator[TestClient]:
+def client(api_settings: Settings, authorize: Callable[..., TestClient]) -> Iterator[TestClient]:
+    """A started app; every request carries an admin key."""
     with TestClient(create_app(api_settings)) as c:
-        yield c
+        yield authorize(c)
 
 
 @pytest.fixture(scope="module")
-def empty_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """An app on an empty home: no data, no registered model."""
+def empty_client(
+    tmp_path_factory: pytest.TempPathFactory, authorize: Callable[..., TestClient]
+) -> Iterator[TestClient]:
+    """An app on an empty home: no data, no registered model (an admin key, though)."""
     home = tmp_path_factory.mktemp("empty-home")
     with TestClient(create_app(Settings(home=home))) as c:
-        yield c
+        yield authorize(c)
 
 
 @pytest.fixture(scope="module")
@@ -539,6 +529,12 @@ def _free_port() -> int:
 
 def test_real_uvicorn_server_serves_ready_and_ranking(api_settings: Settings) -> None:
     """It serves over real HTTP on localhost: uvicorn in a thread, httpx as the client."""
+    from risk_model.keys import KeyRing
+    from risk_model.store import Store
+
+    store = Store(api_settings.store_url).init()
+    _, key = KeyRing(store).create("viewer", "uvicorn test")
+    store.dispose()
     port = _free_port()
     config = uvicorn.Config(
         create_app(api_settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
@@ -552,7 +548,8 @@ def test_real_uvicorn_server_serves_ready_and_ranking(api_settings: Settings) ->
             assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
             time.sleep(0.05)
         base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=120) as http:
+        headers = {"X-API-Key": key}
+        with httpx.Client(base_url=base, timeout=120, headers=headers) as http:
             r = http.get("/ready")
             assert r.status_code == 200 and r.json()["ready"] is True
             r = http.get("/v1/portfolio/risks", params={"target": "cost", "limit": 5})

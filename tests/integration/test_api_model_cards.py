@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,11 @@ def retrained(
 
 
 @pytest.fixture(scope="module")
-def client(retrained: tuple[Settings, Decision]) -> Iterator[TestClient]:
+def client(
+    retrained: tuple[Settings, Decision], authorize: Callable[..., TestClient]
+) -> Iterator[TestClient]:
     with TestClient(create_app(retrained[0])) as c:
-        yield c
+        yield authorize(c, "viewer")
 
 
 def test_models_endpoint_lists_limitations_and_drift_flags(

@@ -4,7 +4,7 @@ an import over HTTP rewrites before it answers."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -33,9 +33,9 @@ def settings(trained_home: Settings, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="module")
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, authorize: Callable[..., TestClient]) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
-        yield c
+        yield authorize(c)
 
 
 def _scores(settings: Settings) -> ScoreStore:

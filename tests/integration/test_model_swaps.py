@@ -82,9 +82,9 @@ def _broken(home: dict[str, Any], target: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def client(home: dict[str, Any]) -> Iterator[TestClient]:
+def client(home: dict[str, Any], authorize: Callable[..., TestClient]) -> Iterator[TestClient]:
     with TestClient(create_app(home["settings"])) as c:
-        yield c
+        yield authorize(c)
 
 
 def _versions(client: TestClient) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,15 +50,18 @@ def snapshots_frame() -> pd.DataFrame:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'store.db'}").init()
+def store(store_url: str) -> Iterator[Store]:
+    """An empty store: SQLite, or PostgreSQL when ``$PMO_RISK_TEST_DATABASE_URL`` is set."""
+    store = Store(store_url).init()
+    yield store
+    store.dispose()
 
 
-def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, straight from SQLite."""
-    with sqlite3.connect(path) as conn:
+def dump(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, read through a new connection of the store's engine."""
+    with store.engine.connect() as conn:
         return {
-            t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+            t: sorted((tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t}"))), key=repr)
             for t in ("projects", "snapshots", "meta")
         }
 
@@ -88,11 +92,11 @@ def test_first_import_inserts_and_bumps_revision(store: Store) -> None:
 
 def test_same_import_twice_changes_nothing(store: Store, tmp_path: Path) -> None:
     store.import_frames(projects_frame(), snapshots_frame())
-    before = dump(tmp_path / "store.db")
+    before = dump(store)
     summary = store.import_frames(projects_frame(), snapshots_frame())
     assert summary == ImportSummary(0, 0, 0, 0, 9, 1)
     assert not summary.changed
-    assert dump(tmp_path / "store.db") == before  # updated_at not touched either
+    assert dump(store) == before  # updated_at not touched either
 
 
 def test_changed_rows_are_updated_and_new_rows_inserted(store: Store) -> None:
@@ -119,7 +123,7 @@ def test_snapshots_only_import_for_known_projects(store: Store) -> None:
 
 def test_failure_mid_transaction_rolls_everything_back(store: Store, tmp_path: Path) -> None:
     store.import_frames(projects_frame(), snapshots_frame())
-    before = dump(tmp_path / "store.db")
+    before = dump(store)
     projects = pd.concat(
         [projects_frame(), conform_projects(pd.DataFrame({"project_id": ["D4"]}))],
         ignore_index=True,
@@ -128,7 +132,7 @@ def test_failure_mid_transaction_rolls_everything_back(store: Store, tmp_path: P
     orphan = pd.DataFrame({"project_id": ["ZZ"], "as_of": pd.to_datetime(["2021-01-31"])})
     with pytest.raises(sa.exc.IntegrityError):  # foreign key: ZZ is not a project
         store.import_frames(projects, orphan)
-    assert dump(tmp_path / "store.db") == before
+    assert dump(store) == before
     assert store.revision() == 1
 
 
