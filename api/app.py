@@ -29,6 +29,7 @@ from api.routes import (
     models,
     portfolio,
     projects,
+    risks,
     score,
     session,
 )
@@ -71,6 +72,7 @@ TAGS = [
     {"name": "imports", "description": "Loading history files into the store."},
     {"name": "models", "description": "The models in use."},
     {"name": "keys", "description": "API keys (admin)."},
+    {"name": "risks", "description": "Each project's risk register and mitigation actions."},
 ]
 
 
@@ -167,7 +169,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_upload=settings.max_upload_bytes,
         timeout=settings.request_timeout,
     )
-    routers = (health, score, portfolio, projects, imports, models, keys, session, docs, metrics)
+    routers = (
+        health,
+        score,
+        portfolio,
+        projects,
+        imports,
+        models,
+        keys,
+        session,
+        docs,
+        metrics,
+        risks,
+    )
     for module in routers:
         public = module in (health, session)
         app.include_router(module.router, responses={} if public else responses(401, 403))

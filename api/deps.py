@@ -10,6 +10,7 @@ from api.model_manager import ModelManager
 from api.services import ModelState, PortfolioCache
 from model_registry.registry import ModelRegistry
 from risk_model.config import Settings
+from risk_model.risk_register import RiskRegister
 from risk_model.store import Store
 
 
@@ -48,3 +49,11 @@ ModelsDep = Annotated[ModelState, Depends(get_models)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 PortfolioCacheDep = Annotated[PortfolioCache, Depends(get_portfolio_cache)]
 ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
+
+
+def get_register(store: StoreDep) -> RiskRegister:
+    """The store's risk register (issue 5)."""
+    return RiskRegister(store)
+
+
+RegisterDep = Annotated[RiskRegister, Depends(get_register)]

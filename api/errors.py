@@ -24,6 +24,7 @@ from risk_model.exceptions import (
     ValidationFailed,
 )
 from risk_model.keys import UnknownKey
+from risk_model.risk_register import UnknownRegisterItem
 
 #: Domain error class -> HTTP status, most specific first.
 STATUS_OF: tuple[tuple[type[PmoRiskError], int], ...] = (
@@ -32,6 +33,7 @@ STATUS_OF: tuple[tuple[type[PmoRiskError], int], ...] = (
     (TooLarge, 413),
     (UnknownProject, 404),
     (UnknownKey, 404),
+    (UnknownRegisterItem, 404),
     (ModelNotAvailable, 503),
     (InsufficientData, 422),
     (PmoRiskError, 400),

@@ -56,6 +56,7 @@ from risk_model.exceptions import (
     ValidationFailed,
 )
 from risk_model.portfolio import refresh_scores, score_features
+from risk_model.risk_register import RiskRegister
 from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS
 from risk_model.score_store import ScoreState, ScoreStore, StoredScore
 from risk_model.scoring import ProjectScore, TargetScore, latest_rows
@@ -799,7 +800,8 @@ def project_detail(
         raise UnknownProject(project_id)
     models.require()
     snapshots = store.snapshots(project_ids=[project_id])
-    features = build_features(projects, snapshots).reset_index(drop=True)
+    register = RiskRegister(store).frames([project_id])
+    features = build_features(projects, snapshots, register=register).reset_index(drop=True)
     last = features.tail(1).reset_index(drop=True)
     row = last.iloc[0].to_dict() if len(last) else {}
     signals = [

@@ -18,12 +18,14 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from features.evm import evm_features
 from features.forecast import forecast_features
 from features.history import days
+from features.register import register_features
 from features.registry import ATTR_PREFIX, CATEGORICAL, FEATURES, TREND_WINDOW
 from features.reports import report_features
 from features.schedule import schedule_features, static_features
 from features.schedule_quality import schedule_quality_features
 from features.trends import trend_features
 from risk_model.config import TARGETS
+from risk_model.risk_register import RegisterFrames
 from risk_model.schemas import (
     PROJECT_FIELDS,
     SCHEDULE_QUALITY_FIELDS,
@@ -139,7 +141,11 @@ def _history(projects: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_features(
-    projects: pd.DataFrame, snapshots: pd.DataFrame, *, trend_window: int = TREND_WINDOW
+    projects: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    *,
+    trend_window: int = TREND_WINDOW,
+    register: RegisterFrames | None = None,
 ) -> pd.DataFrame:
     """Point-in-time features: one row per (project_id, as_of), sorted by both.
 
@@ -147,7 +153,8 @@ def build_features(
     ``category`` object), then ``attr_<name>`` per numeric extra project column. A project
     without snapshots gets one row at its start date (NaT if unknown). Missing inputs and
     divisions by zero give NaN. Inputs are not mutated. Duplicate snapshot dates keep the
-    last row; snapshots without a date are ignored.
+    last row; snapshots without a date are ignored. ``register`` (the risk register's dated
+    entries) gives the ``register_*`` features; without it they are NaN.
     """
     p = conform_projects(projects)
     p = p.drop(columns=[c for c in OUTCOME_COLUMNS if c in p.columns])
@@ -164,6 +171,7 @@ def build_features(
     h = pd.concat([h, forecast_features(h)], axis=1)
     h = pd.concat([h, trend_features(h, trend_window)], axis=1)
     h = pd.concat([h, schedule_quality_features(h)], axis=1)
+    h = pd.concat([h, register_features(h, register)], axis=1)
 
     attrs = [c for c in h.columns if c.startswith(ATTR_PREFIX)]
     columns: dict[str, pd.Series] = {

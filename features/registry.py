@@ -406,6 +406,34 @@ _ENTRIES: list[tuple[str, FeatureSpec]] = [
     *_count_pair("change_requests", "Change requests"),
     # schedule quality (issue 4): DCMA 14-point figures of the latest schedule file
     *_dcma_specs(),
+    # issue 5: the risk register (point in time; NaN when the project keeps no register)
+    _spec(
+        "register_open_risks",
+        "count",
+        "Risks in the register open at the report date.",
+        "worse",
+        "count",
+        "Open risks in the register",
+        "No risk register kept",
+    ),
+    _spec(
+        "register_high_risks",
+        "count",
+        "Open register risks with probability x impact of 15 or more.",
+        "worse",
+        "count",
+        "High risks in the register",
+        "No risk register kept",
+    ),
+    _spec(
+        "register_overdue_actions",
+        "count",
+        "Mitigation actions past their due date and not done at the report date.",
+        "worse",
+        "count",
+        "Overdue mitigation actions",
+        "No risk register kept",
+    ),
 ]
 
 FEATURES: dict[str, FeatureSpec] = dict(_ENTRIES)

@@ -14,6 +14,7 @@ import pandas as pd
 from features.pipeline import build_features, insufficient_reason
 from features.registry import describe_driver
 from risk_model.config import Settings
+from risk_model.risk_register import RiskRegister
 from risk_model.score_store import ScoreState, ScoreStore
 from risk_model.scoring import ProjectScore, latest_rows, score_rows, scores_to_frame
 from risk_model.store import Store
@@ -31,7 +32,8 @@ def portfolio_features(
     """(projects, feature rows) of the stored portfolio using only reports up to ``as_of``.
 
     With ``active_only`` a project counts when it had not finished by the date (status active,
-    or its actual finish after ``as_of``); cancelled projects are left out.
+    or its actual finish after ``as_of``); cancelled projects are left out. The risk
+    register's entries feed the ``register_*`` features (point in time).
     """
     projects = store.projects(portfolio=portfolio, category=category, project_ids=project_ids)
     if active_only and len(projects):
@@ -45,7 +47,8 @@ def portfolio_features(
         projects = projects.loc[keep.to_numpy()].reset_index(drop=True)
     ids = list(projects["project_id"])
     snapshots = store.snapshots(project_ids=ids, until=as_of)
-    return projects, build_features(projects, snapshots)
+    register = RiskRegister(store).frames(ids)
+    return projects, build_features(projects, snapshots, register=register)
 
 
 def score_features(
@@ -151,7 +154,7 @@ def refresh_scores(
     versions = {t: str(m.version) for t, m in models.items()}
     if projects.empty:
         return scores.replace([], [], revision=revision, versions=versions)
-    features = build_features(projects, snapshots)
+    features = build_features(projects, snapshots, register=RiskRegister(store).frames())
     history = score_features(features, models, settings, explain=False, latest_only=False)
     latest = score_features(features, models, settings, explain=True, full=True)
     return scores.replace(history, latest, revision=revision, versions=versions)

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from risk_model.exceptions import UnknownProject
 from risk_model.keys import define_key_table
+from risk_model.risk_register import RegisterTables, define_tables
 from risk_model.schemas import (
     PROJECT_COLUMNS,
     SNAPSHOT_COLUMNS,
@@ -242,6 +243,8 @@ class Store:
         self._engine: Engine | None = None
         self._md, self._projects, self._snapshots, self._meta = _tables()
         self.api_keys = define_key_table(self._md)  # issue 6: risk_model.keys
+        # issue 5: the risk register's tables live on the same metadata (created by init()).
+        self.register_tables: RegisterTables = define_tables(self._md)
         self._project_kinds = {c.name: c.kind for c in PROJECT_COLUMNS}
         self._snapshot_kinds = {c.name: c.kind for c in SNAPSHOT_COLUMNS}
 
@@ -452,6 +455,15 @@ class Store:
         ).scalar()
         return int(value or 0)
 
+    def bump_revision(self, conn: Connection) -> int:
+        """Bump the revision inside ``conn``'s transaction (a write outside ``import_frames``
+        that changes features, e.g. the risk register); returns the new revision."""
+        revision = self._revision(conn) + 1
+        conn.execute(
+            sa.update(self._meta).where(self._meta.c.key == _REVISION).values(value=revision)
+        )
+        return revision
+
     def revision(self) -> int:
         """The revision counter: bumps once per import that changed anything."""
         with self.engine.connect() as conn:
@@ -461,6 +473,17 @@ class Store:
         """Every stored project_id."""
         with self.engine.connect() as conn:
             return {str(v) for v in conn.execute(sa.select(self._projects.c.project_id)).scalars()}
+
+    def project_ids_of(self, project_ids: Iterable[str]) -> set[str]:
+        """Those of ``project_ids`` that are stored."""
+        ids = sorted({str(i) for i in project_ids})
+        t = self._projects
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                query = sa.select(t.c.project_id).where(t.c.project_id.in_(chunk))
+                found.update(str(v) for v in conn.execute(query).scalars())
+        return found
 
     def counts(self) -> dict[str, int]:
         """Row counts: ``projects``, ``snapshots``."""

@@ -184,7 +184,10 @@ def _train(
     skipped: dict[str, str] = {}
     with _steps(3 * len(targets) + 1) as advance:
         advance(f"building features for {len(snapshots)} reports of {len(projects)} projects")
-        features = build_features(projects, snapshots)
+        from risk_model.risk_register import RiskRegister
+
+        register = RiskRegister(store).frames()
+        features = build_features(projects, snapshots, register=register)
         for target in targets:
             try:
                 labelled = labelled_rows(features, projects, snapshots, target, settings)
@@ -455,7 +458,10 @@ def explain(
         when = pd.Timestamp(as_of) if as_of else None
         project = store.project(project_id)
         snaps = store.snapshots(project_ids=[project_id], until=when)
-        features = build_features(project.to_frame().T.infer_objects(), snaps)
+        from risk_model.risk_register import RiskRegister
+
+        register = RiskRegister(store).frames([project_id])
+        features = build_features(project.to_frame().T.infer_objects(), snaps, register=register)
         [result] = score_features(features, _load_models(settings), settings, full=True)
     except UnknownProject as exc:
         _fail(exc)

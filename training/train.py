@@ -21,6 +21,7 @@ from model_registry.registry import DRIFT_REFERENCE_JSON, MODEL_CARD_JSON, MODEL
 from risk_model.config import TARGETS, Settings, target_kind
 from risk_model.estimator import RiskClassifier, monotone_for
 from risk_model.exceptions import InsufficientData
+from risk_model.risk_register import RegisterFrames
 from training.baselines import fit_baselines
 from training.drift import drift_frame, drift_reference
 from training.evaluate import Result, evaluate_target, flatten_metrics, metrics_table
@@ -169,10 +170,14 @@ def train_portfolio(
     oracle: pd.DataFrame | None = None,
     targets: Sequence[str] = TARGETS,
     progress: Progress = _noop,
+    register: RegisterFrames | None = None,
 ) -> dict[str, TargetFit]:
-    """Features once, then one fitted and evaluated model per target."""
+    """Features once, then one fitted and evaluated model per target.
+
+    ``register``: the risk register's dated entries (the ``register_*`` features).
+    """
     progress(f"building features for {len(snapshots)} reports of {len(projects)} projects")
-    features = build_features(projects, snapshots)
+    features = build_features(projects, snapshots, register=register)
     return {
         t: fit_target(
             labelled_rows(features, projects, snapshots, t, settings),
