@@ -32,10 +32,12 @@ from api.routes import (
     risks,
     score,
     session,
+    whatif,
 )
 from api.schemas import ScoreIn
 from api.services import ModelState, PortfolioCache, api_version, refresh_stored_scores
 from api.timing import ServerTiming
+from api.web import install_web
 from model_registry.registry import ModelRegistry
 from risk_model.config import Settings, get_settings
 from risk_model.keys import KeyRing
@@ -73,6 +75,7 @@ TAGS = [
     {"name": "models", "description": "The models in use."},
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "risks", "description": "Each project's risk register and mitigation actions."},
+    {"name": "what-if", "description": "Re-scoring a project with changed inputs."},
 ]
 
 
@@ -181,11 +184,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs,
         metrics,
         risks,
+        whatif,
     )
     for module in routers:
         public = module in (health, session)
         app.include_router(module.router, responses={} if public else responses(401, 403))
     _document_parsed_bodies(app)
+    install_web(app)
     return app
 
 

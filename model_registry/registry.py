@@ -456,6 +456,27 @@ class ModelRegistry:
         except Exception:
             return None
 
+    # issue 5: the model page lists and shows a run's artifacts (plots, model card, backtest)
+    def run_artifact_paths(self, run_id: str, path: str | None = None) -> list[str]:
+        """Every file artifact of a run (recursively), or [] when the run is unknown."""
+        try:
+            entries = self._client.list_artifacts(run_id, path)
+        except Exception:
+            return []
+        out: list[str] = []
+        for e in entries:
+            out += self.run_artifact_paths(run_id, e.path) if e.is_dir else [str(e.path)]
+        return out
+
+    def run_artifact_bytes(self, run_id: str, path: str) -> bytes | None:
+        """A binary artifact of a run (e.g. ``plots/calibration.png``), or None."""
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                local = self._client.download_artifacts(run_id, path, tmp)
+                return Path(local).read_bytes()
+        except Exception:
+            return None
+
 
 #: What loading a logged model needs: our estimators are pickled with cloudpickle and unpickle
 #: into ``risk_model`` (the pmo-risk package) on top of LightGBM and scikit-learn.

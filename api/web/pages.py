@@ -1,0 +1,162 @@
+"""The page routes: portfolio (``/``), project (``/projects/{id}``), models, import.
+
+Every route gets its data through FastAPI dependencies (``api.deps``), so an auth dependency
+can be added to the router or a route with one line. Pages never write: edits (risk register,
+what-if, imports) go through the JSON API from the page's JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from api.deps import ModelsDep, RegisterDep, SettingsDep, StoreDep
+from api.routes.risks import risks_out
+from api.scenarios import lever_table, project_frames
+from api.services import models_out, project_detail
+from api.web.assets import plotly_js, templates
+from api.web.models_view import model_page
+from api.web.views import SORTS, BoardCache, Filters, portfolio_page
+from model_registry.registry import ModelRegistry
+from risk_model.config import TARGETS
+from risk_model.exceptions import ModelNotAvailable, PmoRiskError, UnknownProject
+
+router = APIRouter(include_in_schema=False)
+
+
+def get_board_cache(request: Request) -> BoardCache:
+    return cast(BoardCache, request.app.state.board_cache)
+
+
+BoardDep = Annotated[BoardCache, Depends(get_board_cache)]
+Blank = Annotated[str | None, Query(max_length=500)]
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates().TemplateResponse(request, name, context, status_code=status)
+
+
+def _problem(request: Request, exc: PmoRiskError) -> HTMLResponse:
+    """A page explaining why the data cannot be shown (no model yet, unknown project)."""
+    if isinstance(exc, UnknownProject):
+        status, title = 404, "Project not found"
+    elif isinstance(exc, ModelNotAvailable):
+        status, title = 503, "No model yet"
+    else:
+        status, title = 400, "Cannot show this page"
+    return _render(request, "problem.html", status, title=title, message=str(exc))
+
+
+def _clean(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def _targets(models: ModelsDep) -> list[str]:
+    return [t for t in TARGETS if t in models.loaded] or list(TARGETS)
+
+
+@router.get("/", response_class=HTMLResponse)
+def portfolio(
+    request: Request,
+    store: StoreDep,
+    models: ModelsDep,
+    settings: SettingsDep,
+    board: BoardDep,
+    target: Blank = None,
+    portfolio: Blank = None,
+    category: Blank = None,
+    band: Blank = None,
+    phase: Blank = None,
+    sort: Blank = None,
+    order: Blank = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """The ranked portfolio: tiles, alerts, scatter and the sortable, filterable table."""
+    targets = _targets(models)
+    chosen = target if target in targets else targets[0]
+    band = _clean(band)
+    filters = Filters(
+        target=chosen,
+        portfolio=_clean(portfolio),
+        category=_clean(category),
+        band=band if band in settings.band_names else None,
+        phase=_clean(phase),
+        sort=sort if sort in SORTS else "probability",
+        descending=order != "asc",
+        page=page,
+    )
+    try:
+        data = portfolio_page(board.get(store, models, settings), filters)
+    except PmoRiskError as exc:
+        return _problem(request, exc)
+    return _render(request, "portfolio.html", page=data, targets=targets, sorts=SORTS)
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+def project(
+    request: Request,
+    project_id: Annotated[str, Path(min_length=1, max_length=200)],
+    store: StoreDep,
+    models: ModelsDep,
+    settings: SettingsDep,
+    register: RegisterDep,
+) -> HTMLResponse:
+    """One project: history charts, waterfall, drivers, risk register, what-if."""
+    try:
+        detail = project_detail(store, models, settings, project_id)
+        risks = risks_out(project_id, register.risks(project_id), register.today)
+        levers = lever_table(project_frames(store, project_id))
+    except PmoRiskError as exc:
+        return _problem(request, exc)
+    data = {
+        "detail": detail.model_dump(mode="json"),
+        "targets": _targets(models),
+        "band_cuts": list(settings.band_cuts),
+        "band_names": list(settings.band_names),
+    }
+    return _render(
+        request,
+        "project.html",
+        detail=detail,
+        risks=risks,
+        levers=levers,
+        data=data,
+        targets=_targets(models),
+    )
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, models: ModelsDep, settings: SettingsDep) -> HTMLResponse:
+    """Champion vs challenger metrics beside the baselines, plots, model card, backtest."""
+    return _render(
+        request, "models.html", view=model_page(settings, models), loaded=models_out(models)
+    )
+
+
+@router.get("/import", response_class=HTMLResponse)
+def import_page(request: Request) -> HTMLResponse:
+    """Upload projects / snapshots files, see the validation report, confirm."""
+    return _render(request, "import.html")
+
+
+@router.get("/vendor/plotly.min.js")
+def plotly_bundle() -> Response:
+    """plotly.js from the installed ``plotly`` package (served locally, cached a day)."""
+    return FileResponse(
+        plotly_js(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
+    )
+
+
+@router.get("/models/runs/{run_id}/artifacts/{path:path}")
+def run_artifact(
+    run_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+    path: Annotated[str, Path(pattern=r"^plots/[A-Za-z0-9_.-]+\.png$")],
+    settings: SettingsDep,
+) -> Response:
+    """A plot logged with a training run (reliability diagram, SHAP summary, AUC by stage)."""
+    body = ModelRegistry.from_settings(settings).run_artifact_bytes(run_id, path)
+    if body is None:
+        return Response(status_code=404)
+    return Response(body, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
