@@ -589,12 +589,13 @@ cli_keys.register(app)
 
 def _register_commands() -> None:
     """Commands that live in their own modules (each adds itself to ``app``)."""
-    from training import cli_data, cli_evaluate, cli_retrain, cli_schedules
+    from training import cli_data, cli_evaluate, cli_report, cli_retrain, cli_schedules
 
     cli_data.register(app)
     cli_schedules.register(app)  # issue 4: schedule-check
     cli_evaluate.register(app)  # issue 3: evaluate
     cli_retrain.register(app)  # issue 3 section 5: retrain
+    cli_report.register(app)  # issue 5: report, alerts
 
 
 _register_commands()

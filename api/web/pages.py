@@ -7,12 +7,13 @@ what-if, imports) go through the JSON API from the page's JavaScript.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.deps import ModelsDep, RegisterDep, SettingsDep, StoreDep
+from api.deps import ModelsDep, PortfolioCacheDep, RegisterDep, SettingsDep, StoreDep
 from api.routes.risks import risks_out
 from api.scenarios import lever_table, project_frames
 from api.services import models_out, project_detail
@@ -22,6 +23,7 @@ from api.web.views import SORTS, BoardCache, Filters, portfolio_page
 from model_registry.registry import ModelRegistry
 from risk_model.config import TARGETS
 from risk_model.exceptions import ModelNotAvailable, PmoRiskError, UnknownProject
+from risk_model.report import MEDIA_TYPES, build_report, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,6 +65,7 @@ def portfolio(
     store: StoreDep,
     models: ModelsDep,
     settings: SettingsDep,
+    cache: PortfolioCacheDep,
     board: BoardDep,
     target: Blank = None,
     portfolio: Blank = None,
@@ -88,7 +91,8 @@ def portfolio(
         page=page,
     )
     try:
-        data = portfolio_page(board.get(store, models, settings), filters)
+        scores = cache.get(store, models, settings)
+        data = portfolio_page(board.get(scores, store, settings), filters)
     except PmoRiskError as exc:
         return _problem(request, exc)
     return _render(request, "portfolio.html", page=data, targets=targets, sorts=SORTS)
@@ -160,3 +164,30 @@ def run_artifact(
     if body is None:
         return Response(status_code=404)
     return Response(body, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/reports/portfolio")
+def portfolio_report(
+    request: Request,
+    store: StoreDep,
+    models: ModelsDep,
+    settings: SettingsDep,
+    cache: PortfolioCacheDep,
+    board: BoardDep,
+    format: Annotated[str, Query(pattern="^(html|pdf|xlsx)$")] = "html",
+    as_of: Annotated[date | None, Query(description="Report date (default: latest)")] = None,
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> Response:
+    """The decision makers' report (HTML, PDF or Excel), as ``pmo-risk report`` writes it."""
+    try:
+        loaded = models.require()
+        current = None
+        if as_of is None:
+            current = board.get(cache.get(store, models, settings), store, settings)
+        data = build_report(store, loaded, settings, as_of=as_of, top=top, board=current)
+        body = render(data, format)
+    except PmoRiskError as exc:
+        return _problem(request, exc)
+    name = f"pmo-risk-report-{data.as_of or 'latest'}.{format}"
+    headers = {} if format == "html" else {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=MEDIA_TYPES[format], headers=headers)

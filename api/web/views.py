@@ -1,28 +1,26 @@
 """What the pages show, computed from the store and the loaded models (no HTML here).
 
-``PortfolioBoard`` holds, per (store revision, model versions), every active project scored at
-its latest report (with drivers) and at its previous report (the "change since the previous
-report"), with its budget, phase and estimate at completion. Pages filter, sort and page it.
+``BoardCache`` holds the portfolio board (``risk_model.board.Board``): the API's portfolio
+scores (stored scores: each active project at its latest report, and its probability at the
+previous report) with each project's budget, phase, EAC and risk-register counts.
+``portfolio_page`` filters, sorts and pages it for one request.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from api.services import ModelState, day, num, text
-from features.pipeline import build_features
-from risk_model.config import TARGETS, Settings
-from risk_model.portfolio import score_features
+from api.services import PortfolioScores, num
+from risk_model.board import Board, Row, escalated
+from risk_model.config import TARGETS, Settings, band_of
 from risk_model.risk_register import RiskRegister
-from risk_model.scoring import ProjectScore
 from risk_model.store import Store
 
 SORTS: dict[str, str] = {
@@ -33,162 +31,89 @@ SORTS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Row:
-    """One active project on the portfolio page."""
-
-    project_id: str
-    name: str | None
-    portfolio: str | None
-    category: str | None
-    phase: str | None
-    as_of: date | None
-    budget: float | None
-    eac: float | None
-    probability: dict[str, float | None]
-    previous: dict[str, float | None]
-    band: dict[str, str | None]
-    previous_band: dict[str, str | None]
-    driver: dict[str, str | None]
-    open_risks: int = 0
-    overdue_actions: int = 0
-
-    def change(self, target: str) -> float | None:
-        """Change of probability since the previous report, in percentage points."""
-        p, q = self.probability.get(target), self.previous.get(target)
-        return None if p is None or q is None else 100.0 * (p - q)
-
-
-@dataclass(frozen=True)
-class Board:
-    revision: int
-    versions: tuple[tuple[str, str], ...]
-    rows: tuple[Row, ...]
-    band_names: tuple[str, ...]
-    currency: str | None = None
-
-    def options(self, attr: str) -> list[str]:
-        return sorted({v for r in self.rows if (v := getattr(r, attr)) is not None})
-
-
-def _band_rank(band: str | None, names: Sequence[str]) -> int:
-    return -1 if band is None else list(names).index(band)
-
-
-def _previous_rows(features: pd.DataFrame) -> pd.DataFrame:
-    """Each project's second-latest row (projects with one row have none)."""
-    ordered = features.sort_values(["project_id", "as_of"], kind="stable")
-    return cast(pd.DataFrame, ordered.groupby("project_id", sort=False).nth(-2))
-
-
-def _eac_share(row: Mapping[Any, Any]) -> float | None:
-    """EAC / BAC: the reported forecast when there is one, else BAC / CPI."""
-    growth = num(row.get("forecast_cost_growth"))
-    if growth is not None:
-        return 1.0 + growth
-    return num(row.get("eac_bac_cpi"))
-
-
-def compute_board(store: Store, models: ModelState, settings: Settings, revision: int) -> Board:
-    """Score every active project at its latest and previous report (see module doc)."""
-    loaded = models.require()
-    projects = store.projects()
-    status = projects["status"].fillna("active")
-    projects = projects.loc[(status == "active").to_numpy()].reset_index(drop=True)
-    ids = list(projects["project_id"])
-    snapshots = store.snapshots(project_ids=ids)
-    register = RiskRegister(store)
-    features = build_features(projects, snapshots, register=register.frames(ids))
-    if features.empty:
-        return Board(revision, models.cache_key(), (), settings.band_names)
-    latest = features.sort_values(["project_id", "as_of"], kind="stable").drop_duplicates(
-        "project_id", keep="last"
-    )
-    previous = _previous_rows(features)
-    now = {str(s.project_id): s for s in score_features(latest, loaded, settings, explain=True)}
-    before: dict[str, ProjectScore] = {}
-    if len(previous):
-        before = {
-            str(s.project_id): s
-            for s in score_features(previous, loaded, settings, explain=False, latest_only=False)
+def board_from_scores(scores: PortfolioScores, store: Store, settings: Settings) -> Board:
+    """The board from the (stored) portfolio scores plus each project's budget, latest phase
+    and estimate at completion, and its risk-register counts."""
+    ids = [e.project_id for e in scores.entries]
+    projects = store.projects(project_ids=ids) if ids else store.projects().iloc[0:0]
+    info = {str(r["project_id"]): r for r in projects.to_dict("records")}
+    snaps = store.snapshots(project_ids=ids) if ids else None
+    latest: dict[str, Mapping[Any, Any]] = {}
+    phases: dict[str, str] = {}
+    if snaps is not None and len(snaps):
+        last = snaps.drop_duplicates("project_id", keep="last")
+        latest = {str(r["project_id"]): r for r in last.to_dict("records")}
+        phased = snaps.dropna(subset=["phase"]).drop_duplicates("project_id", keep="last")
+        phases = {
+            str(k): str(v) for k, v in zip(phased["project_id"], phased["phase"], strict=True)
         }
-    phase = (
-        snapshots.dropna(subset=["phase"]).drop_duplicates("project_id", keep="last")
-        if "phase" in snapshots
-        else snapshots.iloc[0:0]
-    )
-    phases = dict(zip(phase["project_id"], phase["phase"], strict=True))
-    latest_by_id: dict[str, Mapping[Any, Any]] = {
-        str(r["project_id"]): r for r in latest.to_dict("records")
-    }
-    summary = register.summary()
-    currencies = projects["currency"].dropna().unique()
+    summary = RiskRegister(store).summary()
+    currencies: list[Any] = list(projects["currency"].dropna().unique()) if len(projects) else []
     rows: list[Row] = []
-    for rec in projects.to_dict("records"):
-        pid = str(rec["project_id"])
-        ps = now.get(pid)
-        if ps is None:
-            continue
-        prev = before.get(pid)
+    for e in scores.entries:
+        rec = info.get(e.project_id, {})
         bac = num(rec.get("baseline_budget"))
-        share = _eac_share(latest_by_id.get(pid, {}))
-        reg = summary.get(pid, {})
+        snap = latest.get(e.project_id, {})
+        reg = summary.get(e.project_id, {})
+        previous = {t: num(p) for t, p in e.previous.items()}
         rows.append(
             Row(
-                project_id=pid,
-                name=text(rec.get("name")),
-                portfolio=text(rec.get("portfolio")),
-                category=text(rec.get("category")),
-                phase=text(phases.get(pid)),
-                as_of=day(ps.as_of),
+                project_id=e.project_id,
+                name=e.name,
+                portfolio=e.portfolio,
+                category=e.category,
+                phase=phases.get(e.project_id),
+                as_of=e.as_of,
                 budget=bac,
-                eac=None if bac is None or share is None else bac * share,
-                probability={t: num(s.probability) for t, s in ps.scores.items()},
-                previous={t: num(s.probability) for t, s in (prev.scores.items() if prev else ())},
-                band={
-                    t: s.band if num(s.probability) is not None else None
-                    for t, s in ps.scores.items()
-                },
+                eac=estimate_at_completion(snap, bac),
+                probability={t: s.probability for t, s in e.scores.items()},
+                previous=previous,
+                band={t: s.band for t, s in e.scores.items()},
                 previous_band={
-                    t: s.band if num(s.probability) is not None else None
-                    for t, s in (prev.scores.items() if prev else ())
+                    t: band_of(p, settings) if p is not None else None for t, p in previous.items()
                 },
-                driver={
-                    t: (s.drivers[0].text if s.drivers else None) for t, s in ps.scores.items()
-                },
+                driver={t: (s.drivers[0].text if s.drivers else None) for t, s in e.scores.items()},
+                drivers={t: [d.text for d in s.drivers] for t, s in e.scores.items()},
                 open_risks=int(reg.get("open_risks", 0)),
                 overdue_actions=int(reg.get("overdue", 0)),
             )
         )
+    dates = [r.as_of for r in rows if r.as_of is not None]
     return Board(
-        revision,
-        models.cache_key(),
+        scores.revision,
+        scores.versions,
         tuple(rows),
         settings.band_names,
         str(currencies[0]) if len(currencies) == 1 else None,
+        max(dates) if dates else None,
     )
 
 
+def estimate_at_completion(snapshot: Mapping[Any, Any], bac: float | None) -> float | None:
+    """The latest report's forecast cost, else BAC / CPI (None without either)."""
+    forecast = num(snapshot.get("forecast_cost"))
+    if forecast is not None:
+        return forecast
+    ev, ac = num(snapshot.get("earned_value")), num(snapshot.get("actual_cost"))
+    if bac is None or ev is None or not ac or ev <= 0:
+        return None
+    return bac * ac / ev
+
+
 class BoardCache:
-    """The board per (store revision, model versions); recomputed only when either changes."""
+    """The board of the current portfolio scores; rebuilt only when those are recomputed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._source: PortfolioScores | None = None
         self._value: Board | None = None
 
-    def get(self, store: Store, models: ModelState, settings: Settings) -> Board:
-        models.require()
-        revision = int(store.revision())
-        key = models.cache_key()
-        v = self._value
-        if v is not None and v.revision == revision and v.versions == key:
-            return v
+    def get(self, scores: PortfolioScores, store: Store, settings: Settings) -> Board:
         with self._lock:
-            v = self._value
-            if v is None or v.revision != revision or v.versions != key:
-                v = compute_board(store, models, settings, revision)
-                self._value = v
-            return v
+            if self._value is None or self._source is not scores:
+                self._value = board_from_scores(scores, store, settings)
+                self._source = scores
+            return self._value
 
 
 # -- the portfolio page ----------------------------------------------------------------------
@@ -269,19 +194,6 @@ def _sort_key(f: Filters) -> Any:
     if f.sort == "change":
         return lambda r: (missing_last(r.change(t)), r.project_id)
     return lambda r: (missing_last(r.probability.get(t)), r.project_id)
-
-
-def escalated(rows: Sequence[Row], target: str, band_names: Sequence[str]) -> list[Row]:
-    """Projects whose band is higher than at their previous report, biggest jump first."""
-    out = [
-        r
-        for r in rows
-        if r.previous_band.get(target) is not None
-        and _band_rank(r.band.get(target), band_names)
-        > _band_rank(r.previous_band.get(target), band_names)
-    ]
-    out.sort(key=lambda r: (-(r.change(target) or 0.0), r.project_id))
-    return out
 
 
 def portfolio_page(board: Board, f: Filters) -> PortfolioPage:

@@ -1,0 +1,93 @@
+"""The decision makers' report from real models: content of the HTML, Excel and PDF."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from model_registry.registry import ModelRegistry
+from risk_model.board import band_changes, compute_board
+from risk_model.config import TARGETS, Settings
+from risk_model.report import build_report, render
+from risk_model.report.data import ReportData
+from risk_model.store import Store
+
+
+@pytest.fixture(scope="module")
+def models(trained_home: Settings) -> dict[str, Any]:
+    registry = ModelRegistry.from_settings(trained_home)
+    return {t: registry.load(t) for t in TARGETS}
+
+
+@pytest.fixture(scope="module")
+def report(trained_home: Settings, models: dict[str, Any]) -> ReportData:
+    return build_report(Store(trained_home.store_url), models, trained_home, top=3)
+
+
+def test_report_ranks_the_worst_projects_first(report: ReportData) -> None:
+    assert len(report.top) == 3 and len(report.sections) == 3
+    worst = [r.worst() for r in report.rows if r.worst() >= 0]
+    assert [r.worst() for r in report.top] == sorted(worst, reverse=True)[:3]
+    for s in report.summaries:
+        assert sum(s.per_band.values()) == s.scored
+    assert all("ROC-AUC" in line for line in report.accuracy)
+
+
+def test_html_report_has_summary_pages_and_charts(report: ReportData) -> None:
+    html = render(report, "html").decode()
+    assert "Executive summary" in html and "How accurate is the model?" in html
+    assert html.count('<section class="project">') == 3
+    assert html.count("<svg") >= 3 * 2
+    for r in report.top:
+        assert r.project_id in html
+
+
+def test_excel_report_has_formatted_tables(report: ReportData) -> None:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(render(report, "xlsx")))
+    assert wb.sheetnames == ["Summary", "Top projects", "All projects", "Risks"]
+    top = wb["Top projects"]
+    assert [c.value for c in top["A"][1:]] == [r.project_id for r in report.top]
+    assert top.tables and top.freeze_panes == "B2"
+    assert top.cell(row=2, column=7).number_format == "0%"
+    assert wb["All projects"].max_row == len(report.rows) + 1
+
+
+def test_pdf_report_text(report: ReportData) -> None:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(render(report, "pdf")))
+    text = "\n".join(p.extract_text() or "" for p in reader.pages)
+    assert "Portfolio risk report" in text and report.top[0].project_id in text
+    assert len(reader.pages) >= 1 + len(report.top)
+
+
+def test_report_as_of_uses_only_reports_up_to_the_date(
+    trained_home: Settings, models: dict[str, Any]
+) -> None:
+    store = Store(trained_home.store_url)
+    snaps = store.snapshots()
+    mid = snaps["as_of"].quantile(0.5)
+    data = build_report(store, models, trained_home, as_of=mid.date(), top=2)
+    assert data.as_of == mid.date()
+    assert all(r.as_of is None or r.as_of <= mid.date() for r in data.rows)
+
+
+def test_band_changes_list_only_moves_into_a_higher_band(
+    trained_home: Settings, models: dict[str, Any]
+) -> None:
+    store = Store(trained_home.store_url)
+    snaps = store.snapshots()
+    since = snaps["as_of"].quantile(0.8)
+    before = compute_board(store, models, trained_home, as_of=since)
+    now = compute_board(store, models, trained_home)
+    alerts = band_changes(before, now)
+    names = list(trained_home.band_names)
+    earlier = {r.project_id: r for r in before.rows}
+    for a in alerts:
+        assert names.index(a.band_now) > names.index(a.band_before)
+        assert earlier[a.project_id].band[a.target] == a.band_before
+    assert band_changes(now, now) == []
