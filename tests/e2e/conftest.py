@@ -112,7 +112,7 @@ def page(browser: Any, base_url: str) -> Iterator[Any]:
     context = browser.new_context(
         base_url=base_url, viewport={"width": 1366, "height": 900}, accept_downloads=True
     )
-    context.set_default_timeout(60_000)
+    context.set_default_timeout(240_000)
     p = context.new_page()
     yield p
     context.close()

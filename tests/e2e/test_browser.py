@@ -158,7 +158,7 @@ def test_reports_download_as_excel_and_pdf(page: Any, base_url: str, artifacts: 
 
     top = httpx.get(f"{base_url}/v1/portfolio/risks", params={"limit": 1000}).json()["items"]
     page.goto("/")
-    with page.expect_download(timeout=300_000) as info:
+    with page.expect_download(timeout=600_000) as info:
         page.get_by_role("link", name="Download report (Excel)").click()
     xlsx = artifacts / "report.xlsx"
     info.value.save_as(str(xlsx))
@@ -168,7 +168,7 @@ def test_reports_download_as_excel_and_pdf(page: Any, base_url: str, artifacts: 
     assert set(ids) == {i["project_id"] for i in top}
     top_ids = [c.value for c in wb["Top projects"]["A"][1:]]
     assert 0 < len(top_ids) <= 10
-    with page.expect_download(timeout=300_000) as info:
+    with page.expect_download(timeout=600_000) as info:
         page.get_by_role("link", name="Download report (PDF)").click()
     pdf = artifacts / "report.pdf"
     info.value.save_as(str(pdf))
