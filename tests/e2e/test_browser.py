@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 pytestmark = pytest.mark.e2e
+HTTP_TIMEOUT = 600.0  # a register edit makes the next request rescore the whole store
 
 CONTRAST_JS = """
 () => {
@@ -47,7 +48,11 @@ UNLABELLED_JS = """
 
 
 def _top_project(base_url: str, target: str = "schedule") -> str:
-    r = httpx.get(f"{base_url}/v1/portfolio/risks", params={"target": target, "limit": 1})
+    r = httpx.get(
+        f"{base_url}/v1/portfolio/risks",
+        params={"target": target, "limit": 1},
+        timeout=HTTP_TIMEOUT,
+    )
     return str(r.json()["items"][0]["project_id"])
 
 
@@ -131,7 +136,7 @@ def test_project_page_waterfall_what_if_and_register(
     row = page.locator("#risk-table tr[data-risk]").filter(has_text="Key supplier may fail")
     assert "Qualify a second supplier" in row.inner_text()
     page.locator("#register").screenshot(path=str(artifacts / "register.png"))
-    listed = httpx.get(f"{base_url}/v1/projects/{pid}/risks").json()
+    listed = httpx.get(f"{base_url}/v1/projects/{pid}/risks", timeout=HTTP_TIMEOUT).json()
     assert listed["open_risks"] >= 1
     assert any(
         a["description"] == "Qualify a second supplier"
@@ -156,7 +161,9 @@ def test_reports_download_as_excel_and_pdf(page: Any, base_url: str, artifacts: 
     from openpyxl import load_workbook
     from pypdf import PdfReader
 
-    top = httpx.get(f"{base_url}/v1/portfolio/risks", params={"limit": 1000}).json()["items"]
+    top = httpx.get(
+        f"{base_url}/v1/portfolio/risks", params={"limit": 1000}, timeout=HTTP_TIMEOUT
+    ).json()["items"]
     page.goto("/")
     with page.expect_download(timeout=600_000) as info:
         page.get_by_role("link", name="Download report (Excel)").click()
