@@ -22,6 +22,7 @@ from features.evm import evm_features
 from features.forecast import forecast_features
 from features.history import ArrayFrame
 from features.pipeline import _SNAPSHOT_NUMBERS, RAG_SCORES
+from features.register import REGISTER_FEATURES
 from features.registry import ATTR_PREFIX, CATEGORICAL, FEATURES, TREND_WINDOW
 from features.reports import report_features
 from features.schedule import schedule_features, static_features
@@ -127,6 +128,10 @@ def project_features(
     quality: Any = schedule_quality_features(frame)
     h.update(trends)
     h.update(quality)
+    # issue 5: no risk register reaches this path (scores of sent data): its features are NaN,
+    # as build_features gives without a register
+    for name in REGISTER_FEATURES:
+        h[name] = np.full(len(h["asof_day"]), np.nan)
     names = [*FEATURES, *(f"{ATTR_PREFIX}{a}" for a in (attributes or {}))]
     n = len(h["asof_day"])
     positions = [n - 1] if latest_only else list(range(n))
