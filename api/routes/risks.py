@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
+from api.auth import AnalystKey, ViewerKey
 from api.deps import RegisterDep
 from api.errors import responses
 from api.register_schemas import (
@@ -78,7 +79,7 @@ def risks_out(project_id: str, risks: list[Risk], today: date) -> RisksOut:
     summary="A project's risk register: risks (open first, by score) with their actions",
     responses=responses(404),
 )
-def list_risks(project_id: ProjectId, register: RegisterDep) -> RisksOut:
+def list_risks(_key: ViewerKey, project_id: ProjectId, register: RegisterDep) -> RisksOut:
     return risks_out(project_id, register.risks(project_id), register.today)
 
 
@@ -88,12 +89,14 @@ def list_risks(project_id: ProjectId, register: RegisterDep) -> RisksOut:
     summary="Add a risk to a project's register",
     responses=responses(404, 422),
 )
-def create_risk(project_id: ProjectId, body: RiskIn, register: RegisterDep) -> RiskOut:
+def create_risk(
+    _key: AnalystKey, project_id: ProjectId, body: RiskIn, register: RegisterDep
+) -> RiskOut:
     return risk_out(register.add_risk(project_id, body.model_dump()), register.today)
 
 
 @router.get("/risks/{risk_id}", summary="One risk with its actions", responses=responses(404))
-def get_risk(risk_id: ItemId, register: RegisterDep) -> RiskOut:
+def get_risk(_key: ViewerKey, risk_id: ItemId, register: RegisterDep) -> RiskOut:
     return risk_out(register.risk(risk_id), register.today)
 
 
@@ -102,7 +105,9 @@ def get_risk(risk_id: ItemId, register: RegisterDep) -> RiskOut:
     summary="Change a risk (closing it stamps closed_on)",
     responses=responses(404, 422),
 )
-def update_risk(risk_id: ItemId, body: RiskUpdate, register: RegisterDep) -> RiskOut:
+def update_risk(
+    _key: AnalystKey, risk_id: ItemId, body: RiskUpdate, register: RegisterDep
+) -> RiskOut:
     changes = body.model_dump(exclude_unset=True)
     return risk_out(register.update_risk(risk_id, changes), register.today)
 
@@ -113,7 +118,7 @@ def update_risk(risk_id: ItemId, body: RiskUpdate, register: RegisterDep) -> Ris
     summary="Delete a risk and its actions",
     responses=responses(404),
 )
-def delete_risk(risk_id: ItemId, register: RegisterDep) -> Response:
+def delete_risk(_key: AnalystKey, risk_id: ItemId, register: RegisterDep) -> Response:
     register.delete_risk(risk_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -124,7 +129,9 @@ def delete_risk(risk_id: ItemId, register: RegisterDep) -> Response:
     summary="Add a mitigation action to a risk",
     responses=responses(404, 422),
 )
-def create_action(risk_id: ItemId, body: ActionIn, register: RegisterDep) -> ActionOut:
+def create_action(
+    _key: AnalystKey, risk_id: ItemId, body: ActionIn, register: RegisterDep
+) -> ActionOut:
     return action_out(register.add_action(risk_id, body.model_dump()), register.today)
 
 
@@ -133,7 +140,9 @@ def create_action(risk_id: ItemId, body: ActionIn, register: RegisterDep) -> Act
     summary="Change a mitigation action (marking it done stamps done_on)",
     responses=responses(404, 422),
 )
-def update_action(action_id: ItemId, body: ActionUpdate, register: RegisterDep) -> ActionOut:
+def update_action(
+    _key: AnalystKey, action_id: ItemId, body: ActionUpdate, register: RegisterDep
+) -> ActionOut:
     changes = body.model_dump(exclude_unset=True)
     return action_out(register.update_action(action_id, changes), register.today)
 
@@ -144,6 +153,6 @@ def update_action(action_id: ItemId, body: ActionUpdate, register: RegisterDep) 
     summary="Delete a mitigation action",
     responses=responses(404),
 )
-def delete_action(action_id: ItemId, register: RegisterDep) -> Response:
+def delete_action(_key: AnalystKey, action_id: ItemId, register: RegisterDep) -> Response:
     register.delete_action(action_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from api.auth import AnalystKey, ViewerKey
 from api.deps import ModelsDep, SettingsDep, StoreDep
 from api.errors import responses
 from api.scenarios import (
@@ -29,7 +30,7 @@ ProjectId = Annotated[str, Path(min_length=1, max_length=200)]
     summary="The actionable inputs of the latest report and their current values",
     responses=responses(404),
 )
-def levers(project_id: ProjectId, store: StoreDep) -> list[LeverOut]:
+def levers(_key: ViewerKey, project_id: ProjectId, store: StoreDep) -> list[LeverOut]:
     return lever_table(project_frames(store, project_id))
 
 
@@ -44,6 +45,7 @@ def levers(project_id: ProjectId, store: StoreDep) -> list[LeverOut]:
     responses=responses(404, 422, 503),
 )
 def post_what_if(
+    _key: AnalystKey,
     project_id: ProjectId,
     body: WhatIfIn,
     store: StoreDep,
@@ -65,6 +67,7 @@ def post_what_if(
     responses=responses(404, 422, 503),
 )
 def post_bring_under(
+    _key: AnalystKey,
     project_id: ProjectId,
     body: BringUnderIn,
     store: StoreDep,

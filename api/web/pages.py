@@ -13,6 +13,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from api.auth import PageAnalyst, PageViewer
 from api.deps import ModelsDep, PortfolioCacheDep, RegisterDep, SettingsDep, StoreDep
 from api.routes.risks import risks_out
 from api.scenarios import lever_table, project_frames
@@ -61,6 +62,7 @@ def _targets(models: ModelsDep) -> list[str]:
 
 @router.get("/", response_class=HTMLResponse)
 def portfolio(
+    _key: PageViewer,
     request: Request,
     store: StoreDep,
     models: ModelsDep,
@@ -100,6 +102,7 @@ def portfolio(
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project(
+    _key: PageViewer,
     request: Request,
     project_id: Annotated[str, Path(min_length=1, max_length=200)],
     store: StoreDep,
@@ -132,7 +135,9 @@ def project(
 
 
 @router.get("/models", response_class=HTMLResponse)
-def models_page(request: Request, models: ModelsDep, settings: SettingsDep) -> HTMLResponse:
+def models_page(
+    _key: PageViewer, request: Request, models: ModelsDep, settings: SettingsDep
+) -> HTMLResponse:
     """Champion vs challenger metrics beside the baselines, plots, model card, backtest."""
     return _render(
         request, "models.html", view=model_page(settings, models), loaded=models_out(models)
@@ -140,13 +145,13 @@ def models_page(request: Request, models: ModelsDep, settings: SettingsDep) -> H
 
 
 @router.get("/import", response_class=HTMLResponse)
-def import_page(request: Request) -> HTMLResponse:
+def import_page(_key: PageAnalyst, request: Request) -> HTMLResponse:
     """Upload projects / snapshots files, see the validation report, confirm."""
     return _render(request, "import.html")
 
 
 @router.get("/vendor/plotly.min.js")
-def plotly_bundle() -> Response:
+def plotly_bundle(_key: PageViewer) -> Response:
     """plotly.js from the installed ``plotly`` package (served locally, cached a day)."""
     return FileResponse(
         plotly_js(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
@@ -155,6 +160,7 @@ def plotly_bundle() -> Response:
 
 @router.get("/models/runs/{run_id}/artifacts/{path:path}")
 def run_artifact(
+    _key: PageViewer,
     run_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
     path: Annotated[str, Path(pattern=r"^plots/[A-Za-z0-9_.-]+\.png$")],
     settings: SettingsDep,
@@ -168,6 +174,7 @@ def run_artifact(
 
 @router.get("/reports/portfolio")
 def portfolio_report(
+    _key: PageViewer,
     request: Request,
     store: StoreDep,
     models: ModelsDep,

@@ -66,7 +66,21 @@ def e2e_settings(trained_home: Settings, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="module")
-def base_url(e2e_settings: Settings) -> Iterator[str]:
+def api_headers(e2e_settings: Settings) -> dict[str, str]:
+    """An admin key in the app's store, sent as a header by the browser and by HTTP checks."""
+    from risk_model.keys import KeyRing
+    from risk_model.store import Store
+
+    store = Store(e2e_settings.store_url).init()
+    try:
+        key = str(KeyRing(store).create("admin", "e2e", [])[1])
+    finally:
+        store.dispose()
+    return {"X-API-Key": key}
+
+
+@pytest.fixture(scope="module")
+def base_url(e2e_settings: Settings, api_headers: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     config = uvicorn.Config(
         create_app(e2e_settings), host="127.0.0.1", port=port, log_level="warning"
@@ -87,7 +101,7 @@ def base_url(e2e_settings: Settings) -> Iterator[str]:
         server.should_exit = True
         pytest.fail("the app did not start within 120 s")
     # warm the portfolio board so page loads in the browser are quick
-    httpx.get(f"{url}/", timeout=300)
+    httpx.get(f"{url}/", timeout=300, headers=api_headers)
     yield url
     server.should_exit = True
     thread.join(timeout=10)
@@ -108,9 +122,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, base_url: str) -> Iterator[Any]:
+def page(browser: Any, base_url: str, api_headers: dict[str, str]) -> Iterator[Any]:
     context = browser.new_context(
-        base_url=base_url, viewport={"width": 1366, "height": 900}, accept_downloads=True
+        base_url=base_url,
+        viewport={"width": 1366, "height": 900},
+        accept_downloads=True,
+        extra_http_headers=api_headers,
     )
     context.set_default_timeout(240_000)
     p = context.new_page()

@@ -46,10 +46,19 @@ UNLABELLED_JS = """
   .map(el => el.name || el.id)
 """
 
+HEADERS: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _key_for_http_checks(api_headers: dict[str, str]) -> None:
+    """HTTP checks beside the browser send the same admin key."""
+    HEADERS.update(api_headers)
+
 
 def _top_project(base_url: str, target: str = "schedule") -> str:
     r = httpx.get(
-        f"{base_url}/v1/portfolio/risks",
+        headers=HEADERS,
+        url=f"{base_url}/v1/portfolio/risks",
         params={"target": target, "limit": 1},
         timeout=HTTP_TIMEOUT,
     )
@@ -136,7 +145,9 @@ def test_project_page_waterfall_what_if_and_register(
     row = page.locator("#risk-table tr[data-risk]").filter(has_text="Key supplier may fail")
     assert "Qualify a second supplier" in row.inner_text()
     page.locator("#register").screenshot(path=str(artifacts / "register.png"))
-    listed = httpx.get(f"{base_url}/v1/projects/{pid}/risks", timeout=HTTP_TIMEOUT).json()
+    listed = httpx.get(
+        headers=HEADERS, url=f"{base_url}/v1/projects/{pid}/risks", timeout=HTTP_TIMEOUT
+    ).json()
     assert listed["open_risks"] >= 1
     assert any(
         a["description"] == "Qualify a second supplier"
@@ -162,7 +173,10 @@ def test_reports_download_as_excel_and_pdf(page: Any, base_url: str, artifacts: 
     from pypdf import PdfReader
 
     top = httpx.get(
-        f"{base_url}/v1/portfolio/risks", params={"limit": 1000}, timeout=HTTP_TIMEOUT
+        headers=HEADERS,
+        url=f"{base_url}/v1/portfolio/risks",
+        params={"limit": 1000},
+        timeout=HTTP_TIMEOUT,
     ).json()["items"]
     page.goto("/")
     with page.expect_download(timeout=600_000) as info:

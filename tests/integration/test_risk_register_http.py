@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -14,7 +15,9 @@ from risk_model.store import Store
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, authorize: Callable[..., Any]
+) -> Iterator[TestClient]:
     """One app for the module (start-up creates the MLflow store); each test its own project."""
     settings = Settings(home=tmp_path_factory.mktemp("register-home"))
     settings.ensure_home()
@@ -24,7 +27,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     )
     store.dispose()
     with TestClient(create_app(settings)) as c:
-        yield c
+        yield authorize(c)
 
 
 RISK = {"statement": "Permit may be delayed", "probability": 3, "impact": 5, "owner": "Ana"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -32,9 +32,9 @@ def web_settings(trained_home: Settings, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="module")
-def client(web_settings: Settings) -> Iterator[TestClient]:
+def client(web_settings: Settings, authorize: Callable[..., Any]) -> Iterator[TestClient]:
     with TestClient(create_app(web_settings)) as c:
-        yield c
+        yield authorize(c)
 
 
 def _ids(html: str) -> list[str]:
