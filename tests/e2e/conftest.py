@@ -127,9 +127,13 @@ def page(browser: Any, base_url: str, api_headers: dict[str, str]) -> Iterator[A
         base_url=base_url,
         viewport={"width": 1366, "height": 900},
         accept_downloads=True,
-        extra_http_headers=api_headers,
     )
     context.set_default_timeout(240_000)
     p = context.new_page()
+    # Sign in as a PMO user would: the login page sets the session cookie.
+    p.goto("/login")
+    p.get_by_label("API key").fill(api_headers["X-API-Key"])
+    p.get_by_label("API key").press("Enter")
+    p.wait_for_url(f"{base_url}/")
     yield p
     context.close()
