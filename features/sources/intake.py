@@ -8,7 +8,7 @@
   A snapshots table that also carries project fields (name, start_date, baseline_*) while no
   projects table was given is a *flat* table: it yields both.
 * schedule files (XER, PMXML, MSPDI XML, .mpp) and folders of them go to
-  ``features.sources.schedules.load_schedule_history`` (issue 4, part B), imported lazily.
+  ``features.sources.schedules.load_schedule_history`` (issue 4, part B).
 
 ``Survey.found`` lists what was recognised in words; ``read_survey`` returns validated
 canonical frames or raises ``ValidationFailed`` with every problem (file, sheet, row, column).
@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from features.sources import schedules
 from features.sources.mapping import ColumnMapping, Table, apply_mapping
 from features.sources.tabular import (
     CSV_SUFFIXES,
@@ -31,7 +32,7 @@ from features.sources.tabular import (
     read_table,
     table_name,
 )
-from risk_model.exceptions import PmoRiskError, Problem, ValidationFailed
+from risk_model.exceptions import Problem, ValidationFailed
 from risk_model.schemas import PROJECT_COLUMNS, conform_projects, conform_snapshots
 from risk_model.validation import validate_tables
 
@@ -42,10 +43,6 @@ Role = Literal["projects", "snapshots", "flat"]
 _PROJECT_ONLY = tuple(
     c.name for c in PROJECT_COLUMNS if c.name not in ("project_id", "actual_cost", "status")
 )
-
-
-class SchedulesUnavailable(PmoRiskError):
-    """Schedule files were given but the schedule readers are not installed."""
 
 
 @dataclass
@@ -88,22 +85,11 @@ class Survey:
         return lines
 
 
-def _schedules_module() -> Any:
-    try:
-        from features.sources import schedules  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return schedules
-
-
 def _is_schedule(path: Path) -> bool:
-    module = _schedules_module()
     suffix = path.suffix.lower()
-    if module is None:
-        return suffix in {".xer", ".pmxml", ".mpp", ".mpx", ".xml"}
     if suffix == ".xml":
-        return bool(module.is_schedule_file(path))
-    return suffix in module.SCHEDULE_SUFFIXES
+        return schedules.is_schedule_file(path)
+    return suffix in schedules.SCHEDULE_SUFFIXES
 
 
 def _has(raw: pd.DataFrame, mapping: ColumnMapping, table: Table, canonical: str) -> bool:
@@ -297,14 +283,8 @@ def read_survey(
     schedule_projects: pd.DataFrame | None = None
     schedule_snapshots: pd.DataFrame | None = None
     if found.schedules:
-        module = _schedules_module()
-        if module is None:
-            raise SchedulesUnavailable(
-                "schedule files (P6 XER/PMXML, Microsoft Project) were given, but the schedule "
-                "readers (features.sources.schedules) are not installed in this version"
-            )
         try:
-            history = module.load_schedule_history(found.schedules, skip_bad=skip_bad)
+            history = schedules.load_schedule_history(found.schedules, skip_bad=skip_bad)
         except ValidationFailed as exc:
             problems += exc.problems
         else:

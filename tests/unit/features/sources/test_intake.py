@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from features.sources.importer import import_paths
-from features.sources.intake import SchedulesUnavailable, read_survey, survey
+from features.sources.intake import read_survey, survey
 from features.sources.mapping import load_mapping, parse_mapping
 from features.sources.templates import WORKBOOK, write_templates
 from risk_model.exceptions import ValidationFailed
@@ -213,14 +213,8 @@ def test_schedule_files_need_the_schedule_readers(tmp_path: Path) -> None:
     xer.write_text("ERMHDR\t19.12\n")
     found = survey([xer])
     assert found.found == ["update.xer: schedule"]
-    try:
-        from features.sources import schedules  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        with pytest.raises(SchedulesUnavailable, match="schedule readers"):
-            read_survey(found)
-    else:
-        with pytest.raises(ValidationFailed, match=r"update\.xer"):
-            read_survey(found)
+    with pytest.raises(ValidationFailed, match=r"update\.xer"):
+        read_survey(found)
 
 
 def test_unusable_paths_are_all_named(tmp_path: Path) -> None:
