@@ -36,6 +36,12 @@ def _fail(exc: PmoRiskError) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+def _print_read(line: str) -> None:
+    """One line of what a schedule file held (or why it was skipped)."""
+    style = "yellow" if line.startswith("skipped") else "dim"
+    console.print(f"  [{style}]{line}[/{style}]", highlight=False, soft_wrap=True)
+
+
 def _print_found(lines: list[str]) -> None:
     console.print("[bold]found[/bold]:")
     for line in lines:
@@ -135,7 +141,9 @@ def import_(
         _print_found(found.found)
         store = _store(settings)
         with console.status("validating" if dry_run else "validating and importing"):
-            summary = import_paths(store, found, skip_bad=skip_bad, dry_run=dry_run)
+            summary = import_paths(
+                store, found, skip_bad=skip_bad, dry_run=dry_run, notify=_print_read
+            )
     except ValidationFailed as exc:
         _fail(exc)
     except PmoRiskError as exc:

@@ -6,6 +6,7 @@ the whole import back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -93,6 +94,7 @@ def import_paths(
     *,
     skip_bad: bool = False,
     dry_run: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> ImportSummary | None:
     """Validate everything ``survey`` found against the stored ids, then upsert it at once.
 
@@ -100,7 +102,7 @@ def import_paths(
     """
     store.init()
     projects, snapshots = read_survey(
-        found, known_project_ids=frozenset(store.project_ids()), skip_bad=skip_bad
+        found, known_project_ids=frozenset(store.project_ids()), skip_bad=skip_bad, notify=notify
     )
     if dry_run:
         return None

@@ -16,7 +16,7 @@ canonical frames or raises ``ValidationFailed`` with every problem (file, sheet,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -270,13 +270,19 @@ def _flat_projects(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_survey(
-    found: Survey, *, known_project_ids: frozenset[str] = frozenset(), skip_bad: bool = False
+    found: Survey,
+    *,
+    known_project_ids: frozenset[str] = frozenset(),
+    skip_bad: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """Validated canonical (projects, snapshots) of everything surveyed, or ValidationFailed.
 
     Tables are mapped and validated together (snapshots may belong to projects of the
     projects table, of the schedules or of ``known_project_ids``); schedule problems and
-    table problems are raised together. Nothing is written here.
+    table problems are raised together. Nothing is written here. ``notify`` receives what the
+    schedule files held, in words: each update read, each project history, each file skipped
+    with ``skip_bad``.
     """
     mapping = found.mapping
     problems: list[Problem] = []
@@ -289,6 +295,9 @@ def read_survey(
             problems += exc.problems
         else:
             schedule_projects, schedule_snapshots = history.projects, history.snapshots
+            if notify is not None:
+                for line in history.found:
+                    notify(line)
     raw: dict[str, pd.DataFrame | None] = {"projects": None, "snapshots": None}
     names = {"projects": "projects.csv", "snapshots": "snapshots.csv"}
     labels: dict[str, dict[str, str]] = {"projects": {}, "snapshots": {}}

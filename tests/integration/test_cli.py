@@ -202,3 +202,28 @@ def test_import_of_a_folder_of_xer_updates_stores_an_ordered_history(tmp_path: P
     assert snaps["forecast_finish"].is_monotonic_increasing
     assert snaps[list(SCHEDULE_QUALITY_FIELDS)].notna().any().any()
     store.dispose()
+
+
+def test_a_bad_update_blocks_the_folder_unless_skipped_and_the_skip_is_reported(
+    tmp_path: Path,
+) -> None:
+    from risk_model.store import Store
+    from training.synthetic_schedule import write_synthetic_xer
+
+    folder = tmp_path / "updates"
+    folder.mkdir()
+    for name, progress in (("a.xer", 0.25), ("b.xer", 0.5)):
+        write_synthetic_xer(folder / name, n_activities=30, n_relationships=40, seed=2,
+                            progress=progress)  # fmt: skip
+    (folder / "broken.xer").write_text("not a schedule")
+    home = tmp_path / "home"
+    refused = runner.invoke(app, ["--home", str(home), "import", str(folder)])
+    assert refused.exit_code == 2 and "broken.xer" in refused.output
+    assert "nothing was imported" in refused.output
+    store = Store(f"sqlite:///{home / 'pmo_risk.db'}").init()
+    assert store.counts()["snapshots"] == 0
+    output = _run(home, "import", str(folder), "--skip-bad")
+    assert "skipped broken.xer" in output
+    assert "project 'SYN-1': 2 update(s)" in output
+    assert store.counts()["snapshots"] == 2
+    store.dispose()
