@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import uvicorn
 
 from api.app import create_app
@@ -50,19 +48,8 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="module")
-def e2e_settings(trained_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    url = sa.make_url(trained_home.store_url)
-    assert url.database
-    copy = tmp_path_factory.mktemp("e2e-store") / "pmo_risk.db"
-    src, dst = sqlite3.connect(url.database), sqlite3.connect(copy)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return trained_home.model_copy(
-        update={"database_url": f"sqlite:///{copy}", "tracking_uri": trained_home.mlflow_uri}
-    )
+def e2e_settings(trained_home: Settings, copy_store: Callable[..., Settings]) -> Settings:
+    return copy_store(trained_home, "e2e")
 
 
 @pytest.fixture(scope="module")

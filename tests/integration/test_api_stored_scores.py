@@ -3,12 +3,10 @@ an import over HTTP rewrites before it answers."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -18,18 +16,8 @@ from risk_model.store import Store
 
 
 @pytest.fixture(scope="module")
-def settings(trained_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    url = sa.make_url(trained_home.store_url)
-    copy = tmp_path_factory.mktemp("stored-scores") / "pmo_risk.db"
-    src, dst = sqlite3.connect(str(url.database)), sqlite3.connect(copy)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return trained_home.model_copy(
-        update={"database_url": f"sqlite:///{copy}", "tracking_uri": trained_home.mlflow_uri}
-    )
+def settings(trained_home: Settings, copy_store: Callable[..., Settings]) -> Settings:
+    return copy_store(trained_home, "stored-scores")
 
 
 @pytest.fixture(scope="module")

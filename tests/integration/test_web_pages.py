@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -16,19 +14,8 @@ from risk_model.config import TARGETS, Settings
 
 
 @pytest.fixture(scope="module")
-def web_settings(trained_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    url = sa.make_url(trained_home.store_url)
-    assert url.database
-    copy = tmp_path_factory.mktemp("web-store") / "pmo_risk.db"
-    src, dst = sqlite3.connect(url.database), sqlite3.connect(copy)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return trained_home.model_copy(
-        update={"database_url": f"sqlite:///{copy}", "tracking_uri": trained_home.mlflow_uri}
-    )
+def web_settings(trained_home: Settings, copy_store: Callable[..., Settings]) -> Settings:
+    return copy_store(trained_home, "web")
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from features.pipeline import build_features
 from model_registry.registry import ModelRegistry
@@ -24,17 +23,9 @@ def models(trained_home: Settings) -> dict[str, Any]:
 
 
 @pytest.fixture
-def store(trained_home: Settings, tmp_path: Path) -> Store:
+def store(trained_home: Settings, copy_store: Callable[..., Settings]) -> Store:
     """A private copy of the trained home's store."""
-    url = sa.make_url(trained_home.store_url)
-    copy = tmp_path / "pmo_risk.db"
-    src, dst = sqlite3.connect(str(url.database)), sqlite3.connect(copy)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return Store(f"sqlite:///{copy}").init()
+    return Store(copy_store(trained_home, "score-store").store_url).init()
 
 
 def test_nothing_stored_reads_as_no_state(store: Store) -> None:
