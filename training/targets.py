@@ -9,6 +9,8 @@ of its reports were made before the outcome was known (and the time split cannot
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -102,16 +104,22 @@ def label_rows(
     and every feature column are kept (no outcome column is added); the index is reset so that
     ``X.index`` equals ``y.index``.
     """
-    col = label_column(target)
+    return _rows_before_outcome(features, targets, label_column(target), "int64")
+
+
+def _rows_before_outcome(
+    features: pd.DataFrame, targets: pd.DataFrame, col: str, dtype: Literal["int64", "float64"]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Rows whose project has a known ``col`` and whose report precedes the outcome date."""
     if targets["project_id"].duplicated().any():
         raise ValueError("targets must have one row per project_id")
     by_project = targets.set_index("project_id")
-    label = features["project_id"].map(by_project[col])
+    value = features["project_id"].map(by_project[col])
     outcome = pd.to_datetime(features["project_id"].map(by_project["outcome_date"]))
     as_of = pd.to_datetime(features["as_of"])
-    keep = label.notna() & outcome.notna() & (as_of < outcome)
+    keep = value.notna() & outcome.notna() & (as_of < outcome)
     rows = features.loc[keep].reset_index(drop=True)
-    y = label.loc[keep].astype("int64").reset_index(drop=True).rename(col)
+    y = value.loc[keep].astype(dtype).reset_index(drop=True).rename(col)
     return rows, y
 
 
@@ -134,16 +142,7 @@ def ratio_rows(
     col = ratio_column(target)
     if col not in targets.columns:
         raise KeyError(f"targets have no {col!r} column: {target} has no overrun size")
-    if targets["project_id"].duplicated().any():
-        raise ValueError("targets must have one row per project_id")
-    by_project = targets.set_index("project_id")
-    ratio = features["project_id"].map(by_project[col])
-    outcome = pd.to_datetime(features["project_id"].map(by_project["outcome_date"]))
-    as_of = pd.to_datetime(features["as_of"])
-    keep = ratio.notna() & outcome.notna() & (as_of < outcome)
-    rows = features.loc[keep].reset_index(drop=True)
-    y = ratio.loc[keep].astype("float64").reset_index(drop=True).rename(col)
-    return rows, y
+    return _rows_before_outcome(features, targets, col, "float64")
 
 
 # --- Forward target -------------------------------------------------------------------------
