@@ -25,6 +25,7 @@ from risk_model.exceptions import InsufficientData
 from training.splits import MIN_PROJECTS, time_split
 from training.targets import (
     forward_labels,
+    known_overruns,
     label_forward_rows,
     label_rows,
     make_targets,
@@ -75,7 +76,10 @@ def labelled_rows(
         by_project = targets.set_index("project_id")
         label_date = pd.to_datetime(rows["project_id"].map(by_project["outcome_date"]))
         ratio = rows["project_id"].map(by_project[f"{target}_ratio"]).astype("float64")
-        return Labelled(target, rows, y, label_date.rename("label_date"), ratio.rename("ratio"))
+        finished = Labelled(
+            target, rows, y, label_date.rename("label_date"), ratio.rename("ratio")
+        )
+        return _with_known_overruns(finished, features, projects, snapshots, settings)
     labels = forward_labels(
         projects,
         snapshots,
@@ -87,6 +91,41 @@ def labelled_rows(
     rows, y, label_date = label_forward_rows(features, labels)
     ratio = pd.Series(np.nan, index=rows.index, name="ratio")
     return Labelled(target, rows, y, label_date, ratio)
+
+
+def _with_known_overruns(
+    finished: Labelled,
+    features: pd.DataFrame,
+    projects: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    settings: Settings,
+) -> Labelled:
+    """Add every report of running projects whose overrun was already certain (label 1).
+
+    Their label date is when the overrun became certain (``training.targets.known_overruns``);
+    their size is unknown (NaN). Every report they have is before their (future) finish.
+    """
+    known = known_overruns(projects, snapshots, finished.target, settings.threshold(finished.target))
+    if known.empty:
+        return finished
+    when = known.set_index("project_id")["known_date"]
+    extra = features.loc[features["project_id"].isin(when.index)].reset_index(drop=True)
+    if extra.empty:
+        return finished
+    date = pd.to_datetime(extra["project_id"].map(when)).rename("label_date")
+    return Labelled(
+        finished.target,
+        pd.concat([finished.rows, extra], ignore_index=True),
+        pd.concat(
+            [finished.y, pd.Series(1, index=extra.index, dtype="int64", name=finished.y.name)],
+            ignore_index=True,
+        ).rename(finished.y.name),
+        pd.concat([finished.label_date, date], ignore_index=True).rename("label_date"),
+        pd.concat(
+            [finished.ratio, pd.Series(np.nan, index=extra.index, name="ratio")],
+            ignore_index=True,
+        ).rename("ratio"),
+    )
 
 
 @dataclass(frozen=True)

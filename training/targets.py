@@ -123,6 +123,55 @@ def _rows_before_outcome(
     return rows, y
 
 
+def known_overruns(
+    projects: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    target: str,
+    threshold: float,
+) -> pd.DataFrame:
+    """Running projects whose schedule overrun was already certain: (project_id, known_date).
+
+    A project still running cannot finish before today: one that reported, still active, after
+    ``baseline_finish + threshold x planned duration`` will finish later than that, an overrun
+    known from that date on. Only projects with no known outcome that are not cancelled are
+    looked at (finished projects get their label from ``make_targets``). The known date is the
+    first date at which the label was certain, so rows made before it are predictions and the
+    label was known at it. Without these, a model trained at a date learns only from projects
+    that had finished by then, which leaves out exactly the long, late ones (a censoring bias
+    that makes early models under-predict).
+
+    ``cost`` returns no projects: cumulative actual cost above the budget looks like the same
+    kind of certainty, but reported actuals get corrected (in the simulator 7-14% of projects
+    with actuals above 110% of budget still finished under it), so it is not certain.
+    """
+    empty = pd.DataFrame(
+        {"project_id": pd.Series(dtype="object"), "known_date": pd.Series(dtype="datetime64[ns]")}
+    )
+    if target != "schedule" or len(snapshots) == 0:
+        return empty
+    proj = projects.drop_duplicates("project_id")
+    status = proj["status"].astype("object").map(
+        lambda s: s.strip().lower() if isinstance(s, str) else None
+    )
+    running = ~_has_outcome(proj) & (status != "cancelled") & proj["actual_finish"].isna()
+    proj = proj.loc[running.to_numpy()]
+    if proj.empty:
+        return empty
+    snaps = snapshots.loc[snapshots["project_id"].isin(proj["project_id"])]
+    start = pd.to_datetime(proj["start_date"])
+    baseline = pd.to_datetime(proj["baseline_finish"])
+    planned = baseline - start
+    certain = baseline + planned.where(planned > pd.Timedelta(0)) * threshold
+    certain_at = pd.Series(certain.to_numpy(), index=proj["project_id"].to_numpy())
+    last = pd.to_datetime(snaps["as_of"]).groupby(snaps["project_id"].to_numpy()).max()
+    certain_at = certain_at.reindex(last.index)
+    known = certain_at[certain_at.notna() & (last > certain_at)]
+    out = pd.DataFrame(
+        {"project_id": known.index.astype("object"), "known_date": known.to_numpy()}
+    )
+    return out.astype({"known_date": "datetime64[ns]"}).reset_index(drop=True)
+
+
 def ratio_column(target: str) -> str:
     """The targets-frame column holding the overrun ratio of ``target`` (``schedule_ratio``)."""
     label_column(target)
