@@ -340,12 +340,31 @@ class ContributionOut(BaseModel):
     contribution: float
 
 
+class OverrunRangeOut(BaseModel):
+    """P10 / P50 / P90 of the overrun (issue 3 section 4): as a ratio, and as finish dates
+    (schedule) or costs at completion (cost) from the project's baseline."""
+
+    p10: float = Field(description="Ratio: slip share of planned duration, or cost growth share.")
+    p50: float
+    p90: float
+    finish_p10: date | None = None
+    finish_p50: date | None = None
+    finish_p90: date | None = None
+    cost_p10: float | None = None
+    cost_p50: float | None = None
+    cost_p90: float | None = None
+
+
 class TargetExplanationOut(TargetScoreOut):
     """A score with its full explanation: every feature's contribution and the base value."""
 
     base_value: float | None = None
     contributions: list[ContributionOut] = Field(
         default=[], description="Every feature, largest absolute contribution first."
+    )
+    overrun: OverrunRangeOut | None = Field(
+        default=None,
+        description="Predicted overrun size, P10/P50/P90 (outcome targets with a range model).",
     )
 
 

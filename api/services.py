@@ -28,6 +28,7 @@ from api.schemas import (
     ModelCardOut,
     ModelOut,
     ModelsOut,
+    OverrunRangeOut,
     PortfolioItemOut,
     PortfolioRisksOut,
     ProjectDetailOut,
@@ -56,10 +57,11 @@ from risk_model.exceptions import (
     ValidationFailed,
 )
 from risk_model.portfolio import refresh_scores, score_features
+from risk_model.ranges import RANGE_COLUMNS, ranges_to_costs, ranges_to_dates
 from risk_model.risk_register import RiskRegister
 from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS
 from risk_model.score_store import ScoreState, ScoreStore, StoredScore
-from risk_model.scoring import ProjectScore, TargetScore, latest_rows
+from risk_model.scoring import OverrunRangeScore, ProjectScore, TargetScore, latest_rows
 from risk_model.store import Store
 from risk_model.validation import validate_tables
 
@@ -818,6 +820,7 @@ def project_detail(
     else:
         risk_history, latest = _live_detail(models, features, last, row, settings)
     rec = projects.iloc[0].to_dict()
+    latest = _with_overrun(latest, models, last, rec, settings)
     return ProjectDetailOut(
         project=_project_out(rec),
         snapshots=[_snapshot_out(r) for r in snapshots.to_dict("records")],
@@ -825,6 +828,46 @@ def project_detail(
         risk_history=risk_history,
         latest=latest,
     )
+
+
+def _with_overrun(
+    latest: LatestOut,
+    models: ModelState,
+    last: pd.DataFrame,
+    rec: Mapping[Any, Any],
+    settings: Settings,
+) -> LatestOut:
+    """The latest scores with each outcome target's overrun range, where its model has one."""
+    if last.empty:
+        return latest
+    scored = score_features(
+        last, models.require(), settings, explain=False, latest_only=False, with_ranges=True
+    )
+    scores = dict(latest.scores)
+    for target, score in (scored[0].scores if scored else {}).items():
+        if score.overrun is None or target not in scores:
+            continue
+        scores[target] = scores[target].model_copy(
+            update={"overrun": overrun_out(score.overrun, target, rec)}
+        )
+    return LatestOut(as_of=latest.as_of, scores=cast(Any, scores))
+
+
+def overrun_out(overrun: OverrunRangeScore, target: str, rec: Mapping[Any, Any]) -> OverrunRangeOut:
+    """An overrun range as ratios and, from the project's baseline, dates or costs."""
+    ratios = pd.DataFrame([[overrun.p10, overrun.p50, overrun.p90]], columns=list(RANGE_COLUMNS))
+    extra: dict[str, Any] = {}
+    if target == "schedule":
+        start, finish = day(rec.get("start_date")), day(rec.get("baseline_finish"))
+        if start is not None and finish is not None and finish > start:
+            dates = ranges_to_dates(ratios, (finish - start).days, pd.Timestamp(finish))
+            extra = {f"finish_{c}": day(dates[c].iloc[0]) for c in RANGE_COLUMNS}
+    elif target == "cost":
+        budget = num(rec.get("baseline_budget"))
+        if budget is not None and budget > 0:
+            costs = ranges_to_costs(ratios, budget)
+            extra = {f"cost_{c}": num(costs[c].iloc[0]) for c in RANGE_COLUMNS}
+    return OverrunRangeOut(p10=overrun.p10, p50=overrun.p50, p90=overrun.p90, **extra)
 
 
 def _stored_detail(

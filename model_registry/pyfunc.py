@@ -5,12 +5,16 @@ one record per status report holding the project's fields beside the report's (a
 without reports: one record with no ``as_of``); features are computed inside, exactly as the
 API does (``validate_tables`` -> ``build_features`` -> each project's latest report). The
 output is one row per project: ``project_id``, ``as_of`` (ISO date of the report scored),
-``probability`` (calibrated, NaN when the project cannot be scored), ``band`` and ``reason``.
+``probability`` (calibrated, NaN when the project cannot be scored), ``band``, ``reason`` and,
+for outcome targets trained with a size model, ``overrun_p10`` / ``overrun_p50`` /
+``overrun_p90``: the P10 / P50 / P90 of the overrun ratio (slip as a share of the planned
+duration, or cost growth as a share of the baseline budget; NaN without a size model).
 
 In a record, ``actual_cost`` is the report's cumulative actual cost (the project's outcome
 columns are never read); any column that is neither a project nor a report field is a project
-attribute. The wrapped ``RiskClassifier`` is the artifact ``classifier.pkl``; the API loads it
-from there (``ModelRegistry.load``) and scores without the pyfunc layer.
+attribute. The wrapped ``RiskClassifier`` is the artifact ``classifier.pkl`` and the optional
+``OverrunRange`` the artifact ``ranges.pkl``; the API loads them from there
+(``ModelRegistry.load``) and scores without the pyfunc layer.
 """
 
 from __future__ import annotations
@@ -28,13 +32,22 @@ from risk_model.schemas import PROJECT_COLUMNS, PROJECT_FIELDS, SNAPSHOT_COLUMNS
 
 CLASSIFIER = "classifier"
 CONFIG = "config"
+RANGES = "ranges"
 OUTCOME_FIELDS: tuple[str, ...] = ("actual_finish", "actual_cost", "status")
 PROJECT_INPUTS: tuple[str, ...] = tuple(f for f in PROJECT_FIELDS if f not in OUTCOME_FIELDS)
 RECORD_FIELDS: tuple[str, ...] = (
     *PROJECT_INPUTS,
     *(f for f in SNAPSHOT_FIELDS if f != "project_id"),
 )
-OUTPUT_COLUMNS: tuple[str, ...] = ("project_id", "as_of", "probability", "band", "reason")
+RANGE_OUTPUTS: tuple[str, ...] = ("overrun_p10", "overrun_p50", "overrun_p90")
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "project_id",
+    "as_of",
+    "probability",
+    "band",
+    "reason",
+    *RANGE_OUTPUTS,
+)
 
 
 def history_records(projects: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
@@ -85,9 +98,15 @@ def split_records(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def score_records(
-    records: pd.DataFrame, target: str, classifier: Any, band_cuts: Any, band_names: Any
+    records: pd.DataFrame,
+    target: str,
+    classifier: Any,
+    band_cuts: Any,
+    band_names: Any,
+    ranges: Any | None = None,
 ) -> pd.DataFrame:
-    """Each project of the records at its latest report: probability, band, reason."""
+    """Each project of the records at its latest report: probability, band, reason, and the
+    overrun range when ``ranges`` (an ``OverrunRange``) is given."""
     from features.pipeline import build_features, insufficient_reason
     from risk_model.scoring import latest_rows
     from risk_model.validation import validate_tables
@@ -101,9 +120,13 @@ def score_records(
     reasons = insufficient_reason(rows, target)
     ok = reasons.isna().to_numpy()
     prob = pd.Series(float("nan"), index=rows.index, dtype="float64")
+    sizes = pd.DataFrame(float("nan"), index=rows.index, columns=list(RANGE_OUTPUTS))
     if ok.any():
         X = rows.loc[ok].reindex(columns=classifier.feature_names())
         prob.loc[ok] = classifier.predict_proba(X)[:, 1]
+        if ranges is not None:
+            pred = ranges.predict(rows.loc[ok].reindex(columns=ranges.feature_names()))
+            sizes.loc[ok] = pred.to_numpy()
     bands = [_band(p, band_cuts, band_names) for p in prob.tolist()]
     return pd.DataFrame(
         {
@@ -114,6 +137,7 @@ def score_records(
             "probability": prob.to_numpy(),
             "band": bands,
             "reason": reasons.to_numpy(dtype=object),
+            **{c: sizes[c].to_numpy() for c in RANGE_OUTPUTS},
         },
         columns=list(OUTPUT_COLUMNS),
     )
@@ -138,11 +162,17 @@ class RiskHistoryModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-def
         self.target = str(config["target"])
         self.band_cuts = tuple(config["band_cuts"])
         self.band_names = tuple(config["band_names"])
+        self.ranges = None
+        if RANGES in context.artifacts:
+            with open(context.artifacts[RANGES], "rb") as fh:
+                self.ranges = pickle.load(fh)
 
     # No type hints here: MLflow would read them as an input schema of its own.
     def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        return score_records(frame, self.target, self.classifier, self.band_cuts, self.band_names)
+        return score_records(
+            frame, self.target, self.classifier, self.band_cuts, self.band_names, self.ranges
+        )
 
 
 def signature(attributes: Sequence[str] = ()) -> Any:
@@ -168,19 +198,29 @@ def signature(attributes: Sequence[str] = ()) -> Any:
             ColSpec("double", "probability", required=False),
             ColSpec("string", "band", required=False),
             ColSpec("string", "reason", required=False),
+            *[ColSpec("double", c, required=False) for c in RANGE_OUTPUTS],
         ]
     )
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-def write_artifacts(folder: Path, classifier: Any, config: Mapping[str, Any]) -> dict[str, str]:
-    """Pickle the classifier and write the config into ``folder``; the artifacts mapping."""
+def write_artifacts(
+    folder: Path, classifier: Any, config: Mapping[str, Any], ranges: Any | None = None
+) -> dict[str, str]:
+    """Pickle the classifier (and the range model, when given) and write the config into
+    ``folder``; the artifacts mapping."""
     folder.mkdir(parents=True, exist_ok=True)
     model_path, config_path = folder / "classifier.pkl", folder / "config.json"
     with model_path.open("wb") as fh:
         pickle.dump(classifier, fh, protocol=pickle.HIGHEST_PROTOCOL)
     config_path.write_text(json.dumps(dict(config), sort_keys=True))
-    return {CLASSIFIER: str(model_path), CONFIG: str(config_path)}
+    artifacts = {CLASSIFIER: str(model_path), CONFIG: str(config_path)}
+    if ranges is not None:
+        ranges_path = folder / "ranges.pkl"
+        with ranges_path.open("wb") as fh:
+            pickle.dump(ranges, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        artifacts[RANGES] = str(ranges_path)
+    return artifacts
 
 
 def code_paths() -> list[str]:

@@ -68,6 +68,7 @@ class LoadedModel:
     metrics: dict[str, float] = field(default_factory=dict)
     feature_names: list[str] = field(default_factory=list)
     params: dict[str, str] = field(default_factory=dict)
+    ranges: Any | None = None  # the version's ``OverrunRange`` (P10/P50/P90), when it has one
 
 
 @dataclass(frozen=True)
@@ -169,11 +170,13 @@ class ModelRegistry:
         band_cuts: tuple[float, ...] | None = None,
         band_names: tuple[str, ...] | None = None,
         history_example: pd.DataFrame | None = None,
+        ranges: Any | None = None,
     ) -> str:
         """Log one target's training run (params, metrics, plots, model with signature).
 
         The model is logged as a pyfunc on raw project history (``model_registry.pyfunc``)
-        wrapping ``model``; ``history_example`` (input records) becomes its input example.
+        wrapping ``model`` (and ``ranges``, the overrun-size model, when given);
+        ``history_example`` (input records) becomes its input example.
         Returns the run id. Non-finite metrics are skipped (MLflow rejects NaN in some stores).
         """
         import math
@@ -211,7 +214,7 @@ class ModelRegistry:
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=pyfunc.RiskHistoryModel(),
-                    artifacts=pyfunc.write_artifacts(Path(tmp), model, config),
+                    artifacts=pyfunc.write_artifacts(Path(tmp), model, config, ranges),
                     signature=pyfunc.signature(
                         [f.removeprefix("attr_") for f in feature_names if f.startswith("attr_")]
                     ),
@@ -382,6 +385,7 @@ class ModelRegistry:
         except Exception as exc:
             raise ModelNotAvailable(f"{name} has no version {version}") from exc
         model = self.load_classifier(f"models:/{name}/{mv.version}")
+        ranges = self.load_ranges(f"models:/{name}/{mv.version}")
         run = self._client.get_run(mv.run_id)
         features = list(getattr(model, "feature_names_in_", []))
         return LoadedModel(
@@ -395,7 +399,27 @@ class ModelRegistry:
             metrics=dict(run.data.metrics),
             feature_names=features,
             params=dict(run.data.params),
+            ranges=ranges,
         )
+
+    def load_ranges(self, uri: str) -> Any | None:
+        """The ``OverrunRange`` of a registered model (the pyfunc's ``ranges`` artifact), or
+        None when the version has none (forward targets, too few finished projects)."""
+        import pickle
+
+        from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+
+        with _pinned(self.tracking_uri), tempfile.TemporaryDirectory() as tmp:
+            repo = ModelsArtifactRepository(uri)
+            try:
+                names = {Path(f.path).name for f in repo.list_artifacts("artifacts")}
+            except Exception:
+                return None
+            if "ranges.pkl" not in names:
+                return None
+            pickled = Path(repo.download_artifacts("artifacts/ranges.pkl", tmp))
+            with pickled.open("rb") as fh:
+                return pickle.load(fh)
 
     def load_classifier(self, uri: str) -> Any:
         """The ``RiskClassifier`` of a registered model: the pyfunc's ``classifier`` artifact

@@ -59,8 +59,13 @@ def score_features(
     explain: bool = True,
     full: bool = False,
     latest_only: bool = True,
+    with_ranges: bool = False,
 ) -> list[ProjectScore]:
-    """Scores of feature rows (by default each project's latest) with ``LoadedModel`` values."""
+    """Scores of feature rows (by default each project's latest) with ``LoadedModel`` values.
+
+    ``with_ranges`` adds each outcome target's overrun range (P10/P50/P90) where the model
+    version has a range model.
+    """
     rows = latest_rows(features) if latest_only else features
     reasons = {t: insufficient_reason(rows, t) for t in models}
     return score_rows(
@@ -72,6 +77,11 @@ def score_features(
         explain=explain,
         full=full,
         versions={t: m.version for t, m in models.items()},
+        ranges=(
+            {t: r for t, m in models.items() if (r := getattr(m, "ranges", None)) is not None}
+            if with_ranges
+            else None
+        ),
     )
 
 

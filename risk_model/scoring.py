@@ -7,7 +7,7 @@ margin, then calibration); only the choice of each row's top drivers loops over 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,16 @@ from risk_model.explain import Describe, Driver, drivers_for_rows
 
 REASON_PREFIX = "too little data to score: "
 ID_COLUMNS = ("project_id", "as_of")
+
+
+@dataclass(frozen=True)
+class OverrunRangeScore:
+    """P10 / P50 / P90 of the overrun ratio (slip share of planned duration, or cost growth
+    share of the baseline budget): ``risk_model.ranges.OverrunRange``."""
+
+    p10: float
+    p50: float
+    p90: float
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,7 @@ class TargetScore:
     model_version: str | None = None
     base_value: float | None = None
     contributions: dict[str, float] | None = None
+    overrun: OverrunRangeScore | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ def score_rows(
     explain: bool = True,
     full: bool = False,
     versions: Mapping[str, str] | None = None,
+    ranges: Mapping[str, Any] | None = None,
 ) -> list[ProjectScore]:
     """Score every row of a feature frame with each target's model, in row order.
 
@@ -86,7 +98,7 @@ def score_rows(
     ``feature_names_in_`` (missing columns as NaN). ``reasons[target]`` (aligned on the frame's
     index) marks rows that cannot be scored: they get no probability, only the reason.
     ``explain`` adds the top ``settings.top_drivers`` drivers; ``full`` adds every feature's
-    contribution.
+    contribution; ``ranges[target]`` (an ``OverrunRange``) adds the overrun's P10/P50/P90.
     """
     n = len(features)
     per_target: dict[str, list[TargetScore]] = {}
@@ -104,6 +116,9 @@ def score_rows(
             full=full,
             version=(versions or {}).get(target),
         )
+        size_model = (ranges or {}).get(target)
+        if size_model is not None and rows:
+            rows = _with_overrun(rows, size_model, features.loc[scorable])
         it = iter(rows)
         per_target[target] = [
             next(it)
@@ -137,6 +152,20 @@ def _reasons_for(
         return [None] * len(index)
     aligned = reasons[target].reindex(index)
     return [_reason_text(r) for r in aligned.tolist()]
+
+
+def _with_overrun(
+    rows: list[TargetScore], size_model: Any, features: pd.DataFrame
+) -> list[TargetScore]:
+    """Each score with its overrun range (P10/P50/P90 ratios) from ``size_model``."""
+    pred = size_model.predict(features.reindex(columns=size_model.feature_names()))
+    values = pred.to_numpy(dtype=np.float64)
+    return [
+        replace(score, overrun=OverrunRangeScore(*map(float, values[i])))
+        if np.isfinite(values[i]).all()
+        else score
+        for i, score in enumerate(rows)
+    ]
 
 
 def _model_input(model: RiskClassifier, features: pd.DataFrame) -> pd.DataFrame:

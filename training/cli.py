@@ -462,7 +462,9 @@ def explain(
 
         register = RiskRegister(store).frames([project_id])
         features = build_features(project.to_frame().T.infer_objects(), snaps, register=register)
-        [result] = score_features(features, _load_models(settings), settings, full=True)
+        [result] = score_features(
+            features, _load_models(settings), settings, full=True, with_ranges=True
+        )
     except UnknownProject as exc:
         _fail(exc)
     except PmoRiskError as exc:
@@ -480,6 +482,8 @@ def explain(
             out.print(f"  {target}: cannot score: {ts.reason}")
             continue
         out.print(f"\n  [bold]{target}[/bold]: {percent(ts.probability)} ({ts.band})")
+        if ts.overrun is not None:
+            out.print(f"    {_overrun_text(target, ts.overrun, project)}")
         for d in ts.drivers:
             out.print(f"    {d.points:+5.1f} pts  {d.text}")
         contributions = sorted(
@@ -493,6 +497,28 @@ def explain(
             shown = f"{value:.4g}" if isinstance(value, float) else str(value)
             table.add_row(name, shown, f"{c:+.3f}", spec.meaning if spec else "")
         out.print(table)
+
+
+def _overrun_text(target: str, overrun: Any, project: Any) -> str:
+    """P10 / P50 / P90 of the overrun in words: finish dates or costs from the baseline."""
+    from risk_model.ranges import RANGE_COLUMNS, ranges_to_costs, ranges_to_dates
+
+    ratios = pd.DataFrame([[overrun.p10, overrun.p50, overrun.p90]], columns=list(RANGE_COLUMNS))
+    shares = "/".join(f"{v:+.0%}" for v in (overrun.p10, overrun.p50, overrun.p90))
+    if target == "schedule":
+        start = pd.Timestamp(project.get("start_date"))
+        finish = pd.Timestamp(project.get("baseline_finish"))
+        if pd.notna(start) and pd.notna(finish) and finish > start:
+            dates = ranges_to_dates(ratios, (finish - start).days, finish).iloc[0]
+            when = ", ".join(f"{c.upper()} {dates[c].date()}" for c in RANGE_COLUMNS)
+            return f"finish: {when} (slip {shares} of planned duration)"
+    if target == "cost":
+        budget = pd.to_numeric(pd.Series([project.get("baseline_budget")]), errors="coerce")[0]
+        if pd.notna(budget) and budget > 0:
+            costs = ranges_to_costs(ratios, float(budget)).iloc[0]
+            spend = ", ".join(f"{c.upper()} {costs[c]:,.0f}" for c in RANGE_COLUMNS)
+            return f"cost at completion: {spend} ({shares} of budget)"
+    return f"overrun P10/P50/P90: {shares}"
 
 
 # ------------------------------------------------------------------------------------ serve

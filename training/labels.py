@@ -76,9 +76,7 @@ def labelled_rows(
         by_project = targets.set_index("project_id")
         label_date = pd.to_datetime(rows["project_id"].map(by_project["outcome_date"]))
         ratio = rows["project_id"].map(by_project[f"{target}_ratio"]).astype("float64")
-        finished = Labelled(
-            target, rows, y, label_date.rename("label_date"), ratio.rename("ratio")
-        )
+        finished = Labelled(target, rows, y, label_date.rename("label_date"), ratio.rename("ratio"))
         return _with_known_overruns(finished, features, projects, snapshots, settings)
     labels = forward_labels(
         projects,
@@ -105,7 +103,8 @@ def _with_known_overruns(
     Their label date is when the overrun became certain (``training.targets.known_overruns``);
     their size is unknown (NaN). Every report they have is before their (future) finish.
     """
-    known = known_overruns(projects, snapshots, finished.target, settings.threshold(finished.target))
+    target = finished.target
+    known = known_overruns(projects, snapshots, target, settings.threshold(target))
     if known.empty:
         return finished
     when = known.set_index("project_id")["known_date"]
@@ -119,7 +118,7 @@ def _with_known_overruns(
         pd.concat(
             [finished.y, pd.Series(1, index=extra.index, dtype="int64", name=finished.y.name)],
             ignore_index=True,
-        ).rename(finished.y.name),
+        ),
         pd.concat([finished.label_date, date], ignore_index=True).rename("label_date"),
         pd.concat(
             [finished.ratio, pd.Series(np.nan, index=extra.index, name="ratio")],

@@ -150,8 +150,10 @@ def known_overruns(
     if target != "schedule" or len(snapshots) == 0:
         return empty
     proj = projects.drop_duplicates("project_id")
-    status = proj["status"].astype("object").map(
-        lambda s: s.strip().lower() if isinstance(s, str) else None
+    status = (
+        proj["status"]
+        .astype("object")
+        .map(lambda s: s.strip().lower() if isinstance(s, str) else None)
     )
     running = ~_has_outcome(proj) & (status != "cancelled") & proj["actual_finish"].isna()
     proj = proj.loc[running.to_numpy()]
@@ -166,9 +168,7 @@ def known_overruns(
     last = pd.to_datetime(snaps["as_of"]).groupby(snaps["project_id"].to_numpy()).max()
     certain_at = certain_at.reindex(last.index)
     known = certain_at[certain_at.notna() & (last > certain_at)]
-    out = pd.DataFrame(
-        {"project_id": known.index.astype("object"), "known_date": known.to_numpy()}
-    )
+    out = pd.DataFrame({"project_id": known.index.astype("object"), "known_date": known.to_numpy()})
     return out.astype({"known_date": "datetime64[ns]"}).reset_index(drop=True)
 
 

@@ -21,11 +21,13 @@ from model_registry.registry import DRIFT_REFERENCE_JSON, MODEL_CARD_JSON, MODEL
 from risk_model.config import TARGETS, Settings, target_kind
 from risk_model.estimator import RiskClassifier, monotone_for
 from risk_model.exceptions import InsufficientData
+from risk_model.ranges import RANGE_COLUMNS, OverrunRange
 from risk_model.risk_register import RegisterFrames
 from training.baselines import fit_baselines
+from training.coverage import size_baselines, size_metrics, size_table
 from training.drift import drift_frame, drift_reference
 from training.evaluate import Result, evaluate_target, flatten_metrics, metrics_table
-from training.labels import Labelled, labelled_rows, split_labelled
+from training.labels import Labelled, LabelledSplit, labelled_rows, split_labelled
 from training.model_card import build_card, card_markdown, data_profile
 
 Progress = Callable[[str], None]
@@ -71,6 +73,10 @@ class TargetFit:
     # of the labelled data for the model card (``training.model_card.data_profile``).
     reference: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
+    # issue 3 section 4: P10 / P50 / P90 of the overrun size (outcome targets with enough
+    # finished projects), fitted on the same split, and its test figures as a table.
+    ranges: OverrunRange | None = None
+    ranges_table: str = ""
 
 
 def _noop(_: str) -> None:
@@ -122,6 +128,13 @@ def fit_target(
             scorers["oracle"] = "p_oracle"
     evaluation = evaluate_target(scored, scorers)
     profile = data_profile(labelled, split)
+    ranges: OverrunRange | None = None
+    range_metrics: dict[str, float] = {}
+    ranges_table = ""
+    if target_kind(target) == "outcome":
+        fitted_range = _fit_ranges(labelled, split, columns, settings, progress)
+        if fitted_range is not None:
+            ranges, range_metrics, ranges_table = fitted_range
     params = {
         **model.get_params(),
         "target": target,
@@ -137,7 +150,7 @@ def fit_target(
         model=model,
         evaluation=evaluation,
         table=metrics_table(evaluation),
-        metrics=flatten_metrics(evaluation, "test"),
+        metrics={**flatten_metrics(evaluation, "test"), **range_metrics},
         sizes=sizes,
         test_frame=scored,
         X_example=train[columns].head(5),
@@ -148,7 +161,55 @@ def fit_target(
         ),
         reference=drift_reference(train, columns),
         profile=profile,
+        ranges=ranges,
+        ranges_table=ranges_table,
     )
+
+
+#: The fewest reports with a known overrun size that the range model trains / calibrates on.
+MIN_RANGE_TRAIN_ROWS = 50
+MIN_RANGE_CAL_ROWS = 20
+
+
+def _fit_ranges(
+    labelled: Labelled,
+    split: LabelledSplit,
+    columns: list[str],
+    settings: Settings,
+    progress: Progress,
+) -> tuple[OverrunRange, dict[str, float], str] | None:
+    """P10 / P50 / P90 of the overrun size on the classifier's split, with test figures.
+
+    Rows whose size is known (finished projects) in the split's training part train the
+    quantile boosters, those of the calibration part set the conformal shifts, and those of
+    the test part measure coverage beside the index and PM forecasts. None (with a progress
+    note) when too few finished reports hold a size.
+    """
+    from training.sizes import range_model
+
+    target = labelled.target
+    known = labelled.ratio.notna().to_numpy()
+    train, cal, test = split.train & known, split.cal & known, split.test & known
+    if train.sum() < MIN_RANGE_TRAIN_ROWS or cal.sum() < MIN_RANGE_CAL_ROWS or not test.any():
+        progress(
+            f"{target}: no overrun range (reports with a known size: {int(train.sum())} to "
+            f"train, {int(cal.sum())} to calibrate, {int(test.sum())} to test)"
+        )
+        return None
+    rows, ratio = labelled.rows, labelled.ratio
+    progress(f"{target}: fitting the P10/P50/P90 overrun range on {int(train.sum())} reports")
+    model = range_model(target, columns, settings)
+    model.fit(rows.loc[train, columns], ratio[train], rows.loc[cal, columns], ratio[cal])
+    test_rows = rows.loc[test]
+    pred = model.predict(test_rows[columns]).reset_index(drop=True)
+    baselines = {k: v.reset_index(drop=True) for k, v in size_baselines(test_rows, target).items()}
+    evaluation = size_metrics(
+        ratio[test].reset_index(drop=True),
+        pred[list(RANGE_COLUMNS)],
+        baselines,
+        test_rows["elapsed_share"].reset_index(drop=True),
+    )
+    return model, flatten_metrics(evaluation, "size"), size_table(evaluation)
 
 
 def target_definition(target: str, settings: Settings) -> dict[str, Any]:
@@ -272,6 +333,8 @@ def log_fit(
     }
     if fit.reference:
         texts[DRIFT_REFERENCE_JSON] = json.dumps(fit.reference)
+    if fit.ranges_table:
+        texts["overrun_range_table.txt"] = fit.ranges_table
     try:
         return str(
             registry.log_training(
@@ -281,6 +344,7 @@ def log_fit(
                 params=fit.params,
                 metrics=fit.metrics,
                 feature_names=columns,
+                ranges=fit.ranges,
                 figures=figures,
                 texts=texts,
                 tags={

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,23 @@ def test_project_detail_has_history_signals_risk_history_and_explanation(
         )
     rank = ranking["items"][0]
     assert d["latest"]["scores"]["schedule"]["probability"] == pytest.approx(rank["probability"])
+    # Overrun size (issue 3 section 4): P10 <= P50 <= P90, as ratios and from the baseline
+    # as finish dates (schedule) and costs at completion (cost); forward has no size.
+    project = d["project"]
+    sched = d["latest"]["scores"]["schedule"]["overrun"]
+    assert sched["p10"] <= sched["p50"] <= sched["p90"]
+    assert sched["finish_p10"] <= sched["finish_p50"] <= sched["finish_p90"]
+    planned = (
+        date.fromisoformat(project["baseline_finish"]) - date.fromisoformat(project["start_date"])
+    ).days
+    slip = (
+        date.fromisoformat(sched["finish_p50"]) - date.fromisoformat(project["baseline_finish"])
+    ).days
+    assert slip == pytest.approx(sched["p50"] * planned, abs=1)
+    cost = d["latest"]["scores"]["cost"]["overrun"]
+    assert cost["cost_p10"] <= cost["cost_p50"] <= cost["cost_p90"]
+    assert cost["cost_p50"] == pytest.approx(project["baseline_budget"] * (1 + cost["p50"]))
+    assert d["latest"]["scores"]["forward"]["overrun"] is None
 
 
 def test_unknown_project_is_404(client: TestClient) -> None:

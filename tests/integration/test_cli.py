@@ -103,6 +103,10 @@ def test_explain_prints_every_contribution(cli_home: tuple[Path, Path]) -> None:
     schedule = payload["scores"]["schedule"]
     assert schedule["probability"] is not None
     assert len(schedule["contributions"]) > 20
+    overrun = schedule["overrun"]  # P10 <= P50 <= P90 of the slip share (issue 3 section 4)
+    assert overrun["p10"] <= overrun["p50"] <= overrun["p90"]
+    words = _run(home, "explain", pid)
+    assert "finish: P10 " in words and "cost at completion: P10 " in words
 
 
 def test_bad_import_lists_problems_and_changes_nothing(

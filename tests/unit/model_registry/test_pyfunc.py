@@ -57,21 +57,46 @@ def test_registered_pyfunc_scores_raw_history_like_the_api(
     version = registry.version_for(target, "champion")
     model = _load_pyfunc(trained_home, f"models:/pmo-risk-{target}/{version}")
     out = model.predict(history_records(projects, snapshots))
-    assert list(out.columns) == ["project_id", "as_of", "probability", "band", "reason"]
+    assert list(out.columns) == [
+        "project_id",
+        "as_of",
+        "probability",
+        "band",
+        "reason",
+        "overrun_p10",
+        "overrun_p50",
+        "overrun_p90",
+    ]
     assert list(out["project_id"]) == sorted(projects["project_id"])
 
     loaded = {t: registry.load(t) for t in TARGETS}
     expected = score_features(
-        build_features(projects, snapshots), loaded, trained_home, explain=False
+        build_features(projects, snapshots), loaded, trained_home, explain=False, with_ranges=True
     )
     want = {s.project_id: s.scores[target] for s in expected}
     got = out.set_index("project_id")
+    sized = 0
     for pid, score in want.items():
         if score.probability is None:
             assert np.isnan(got.loc[pid, "probability"]) and got.loc[pid, "reason"]
         else:
             assert got.loc[pid, "probability"] == pytest.approx(score.probability, abs=1e-12)
             assert got.loc[pid, "band"] == score.band
+        if score.overrun is None:
+            assert got.loc[pid, ["overrun_p10", "overrun_p50", "overrun_p90"]].isna().all()
+        else:
+            sized += 1
+            row = got.loc[pid]
+            assert row["overrun_p10"] == pytest.approx(score.overrun.p10, abs=1e-12)
+            assert row["overrun_p50"] == pytest.approx(score.overrun.p50, abs=1e-12)
+            assert row["overrun_p90"] == pytest.approx(score.overrun.p90, abs=1e-12)
+            assert row["overrun_p10"] <= row["overrun_p50"] <= row["overrun_p90"]
+    # Outcome targets ship a range model (finished projects give sizes); forward has none.
+    if target == "forward":
+        assert sized == 0 and loaded[target].ranges is None
+    else:
+        assert loaded[target].ranges is not None
+        assert sized == sum(s.probability is not None for s in want.values())
 
 
 def test_the_api_loads_the_wrapped_classifier(trained_home: Settings) -> None:
