@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from features.pipeline import build_features
 from tests.conftest import small_settings
 from training.backtest import Backtest, early_warning, history_at, run_backtest
 from training.backtest_report import render_html, write_report
+from training.labels import labelled_rows
 from training.simulate import simulate_portfolio
-from training.targets import make_targets
 
 LEAK = "dcma_missing_logic"  # empty in simulated data: only the planted signal fills it
 
@@ -56,7 +57,15 @@ def test_history_at_hides_what_was_not_known_yet(portfolio: Any) -> None:
 def test_a_signal_planted_after_the_cut_off_is_never_learnt(portfolio: Any, tmp_path: Path) -> None:
     """Reports after the cut-off carry the answer; a fold trained at the cut-off cannot use it."""
     settings = small_settings(tmp_path)
-    targets = make_targets(portfolio.projects).set_index("project_id")["schedule_overrun"]
+    # The label each project ends with in the full history (finished, or certainly late).
+    truth = labelled_rows(
+        build_features(portfolio.projects, portfolio.snapshots),
+        portfolio.projects,
+        portfolio.snapshots,
+        "schedule",
+        settings,
+    )
+    targets = pd.Series(truth.y.to_numpy(), index=truth.rows["project_id"]).groupby(level=0).max()
     snaps = portfolio.snapshots.copy()
     cut = pd.to_datetime(snaps["as_of"]).quantile(0.6).normalize()
     after = pd.to_datetime(snaps["as_of"]) > cut
