@@ -57,7 +57,7 @@ from risk_model.exceptions import (
     ValidationFailed,
 )
 from risk_model.portfolio import refresh_scores, score_features
-from risk_model.ranges import RANGE_COLUMNS, ranges_to_costs, ranges_to_dates
+from risk_model.ranges import project_overrun
 from risk_model.risk_register import RiskRegister
 from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS
 from risk_model.score_store import ScoreState, ScoreStore, StoredScore
@@ -855,19 +855,13 @@ def _with_overrun(
 
 def overrun_out(overrun: OverrunRangeScore, target: str, rec: Mapping[Any, Any]) -> OverrunRangeOut:
     """An overrun range as ratios and, from the project's baseline, dates or costs."""
-    ratios = pd.DataFrame([[overrun.p10, overrun.p50, overrun.p90]], columns=list(RANGE_COLUMNS))
-    extra: dict[str, Any] = {}
-    if target == "schedule":
-        start, finish = day(rec.get("start_date")), day(rec.get("baseline_finish"))
-        if start is not None and finish is not None and finish > start:
-            dates = ranges_to_dates(ratios, (finish - start).days, pd.Timestamp(finish))
-            extra = {f"finish_{c}": day(dates[c].iloc[0]) for c in RANGE_COLUMNS}
-    elif target == "cost":
-        budget = num(rec.get("baseline_budget"))
-        if budget is not None and budget > 0:
-            costs = ranges_to_costs(ratios, budget)
-            extra = {f"cost_{c}": num(costs[c].iloc[0]) for c in RANGE_COLUMNS}
-    return OverrunRangeOut(p10=overrun.p10, p50=overrun.p50, p90=overrun.p90, **extra)
+    ratios = (overrun.p10, overrun.p50, overrun.p90)
+    return OverrunRangeOut(
+        p10=overrun.p10,
+        p50=overrun.p50,
+        p90=overrun.p90,
+        **project_overrun(ratios, target, {str(k): v for k, v in rec.items()}),
+    )
 
 
 def _stored_detail(

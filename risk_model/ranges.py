@@ -30,7 +30,7 @@ quantile objective").
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 import lightgbm as lgb
@@ -265,6 +265,34 @@ def ranges_to_costs(p: pd.DataFrame, baseline_budget: Any) -> pd.DataFrame:
         {col: budget * (1.0 + pd.to_numeric(p[col]).astype("float64")) for col in RANGE_COLUMNS},
         index=p.index,
     )
+
+
+def project_overrun(
+    ratios: Sequence[float], target: str, project: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One project's P10 / P50 / P90 ratios in its own units, from its baseline.
+
+    ``schedule``: ``finish_p10`` / ``finish_p50`` / ``finish_p90`` (``datetime.date``) from
+    ``start_date`` and ``baseline_finish``; ``cost``: ``cost_p10`` / ``cost_p50`` / ``cost_p90``
+    from ``baseline_budget``. Empty when the baseline needed is missing or not positive.
+    """
+    p = pd.DataFrame([list(ratios)], columns=list(RANGE_COLUMNS))
+    if target == "schedule":
+        start, finish = pd.to_datetime(
+            pd.Series([project.get("start_date"), project.get("baseline_finish")]),
+            errors="coerce",
+        )
+        if pd.isna(start) or pd.isna(finish) or finish <= start:
+            return {}
+        dates = ranges_to_dates(p, (finish - start).days, finish).iloc[0]
+        return {f"finish_{c}": pd.Timestamp(dates[c]).date() for c in RANGE_COLUMNS}
+    if target == "cost":
+        budget = pd.to_numeric(pd.Series([project.get("baseline_budget")]), errors="coerce")[0]
+        if pd.isna(budget) or budget <= 0:
+            return {}
+        costs = ranges_to_costs(p, float(budget)).iloc[0]
+        return {f"cost_{c}": float(costs[c]) for c in RANGE_COLUMNS}
+    return {}
 
 
 def _per_row(values: Any, index: pd.Index) -> pd.Series:

@@ -501,23 +501,17 @@ def explain(
 
 def _overrun_text(target: str, overrun: Any, project: Any) -> str:
     """P10 / P50 / P90 of the overrun in words: finish dates or costs from the baseline."""
-    from risk_model.ranges import RANGE_COLUMNS, ranges_to_costs, ranges_to_dates
+    from risk_model.ranges import RANGE_COLUMNS, project_overrun
 
-    ratios = pd.DataFrame([[overrun.p10, overrun.p50, overrun.p90]], columns=list(RANGE_COLUMNS))
-    shares = "/".join(f"{v:+.0%}" for v in (overrun.p10, overrun.p50, overrun.p90))
-    if target == "schedule":
-        start = pd.Timestamp(project.get("start_date"))
-        finish = pd.Timestamp(project.get("baseline_finish"))
-        if pd.notna(start) and pd.notna(finish) and finish > start:
-            dates = ranges_to_dates(ratios, (finish - start).days, finish).iloc[0]
-            when = ", ".join(f"{c.upper()} {dates[c].date()}" for c in RANGE_COLUMNS)
-            return f"finish: {when} (slip {shares} of planned duration)"
-    if target == "cost":
-        budget = pd.to_numeric(pd.Series([project.get("baseline_budget")]), errors="coerce")[0]
-        if pd.notna(budget) and budget > 0:
-            costs = ranges_to_costs(ratios, float(budget)).iloc[0]
-            spend = ", ".join(f"{c.upper()} {costs[c]:,.0f}" for c in RANGE_COLUMNS)
-            return f"cost at completion: {spend} ({shares} of budget)"
+    ratios = (overrun.p10, overrun.p50, overrun.p90)
+    shares = "/".join(f"{v:+.0%}" for v in ratios)
+    units = project_overrun(ratios, target, dict(project.items()))
+    if "finish_p50" in units:
+        when = ", ".join(f"{c.upper()} {units[f'finish_{c}']}" for c in RANGE_COLUMNS)
+        return f"finish: {when} (slip {shares} of planned duration)"
+    if "cost_p50" in units:
+        spend = ", ".join(f"{c.upper()} {units[f'cost_{c}']:,.0f}" for c in RANGE_COLUMNS)
+        return f"cost at completion: {spend} ({shares} of budget)"
     return f"overrun P10/P50/P90: {shares}"
 
 

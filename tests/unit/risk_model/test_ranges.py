@@ -228,3 +228,30 @@ def test_ranges_to_dates_and_costs_on_a_hand_example() -> None:
     assert list(d.loc[0]) == list(pd.to_datetime(["2025-01-02", "2025-01-03", "2025-01-03"]))
     with pytest.raises(ValueError, match="expected 2 values"):
         ranges_to_costs(p, [1.0, 2.0, 3.0])
+
+
+def test_project_overrun_gives_dates_and_costs_from_the_baseline() -> None:
+    from datetime import date
+
+    from risk_model.ranges import project_overrun
+
+    project = {
+        "start_date": "2024-01-01",
+        "baseline_finish": "2024-04-10",  # 100 planned days
+        "baseline_budget": 1000.0,
+    }
+    ratios = (0.0, 0.1, 0.25)
+    assert project_overrun(ratios, "schedule", project) == {
+        "finish_p10": date(2024, 4, 10),
+        "finish_p50": date(2024, 4, 20),
+        "finish_p90": date(2024, 5, 5),
+    }
+    assert project_overrun(ratios, "cost", project) == {
+        "cost_p10": 1000.0,
+        "cost_p50": 1100.0,
+        "cost_p90": 1250.0,
+    }
+    # No usable baseline: no dates or costs, never a wrong one.
+    assert project_overrun(ratios, "schedule", {**project, "baseline_finish": "2023-12-01"}) == {}
+    assert project_overrun(ratios, "cost", {**project, "baseline_budget": None}) == {}
+    assert project_overrun(ratios, "forward", project) == {}
