@@ -521,6 +521,13 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes (one per core); each uses PMO_RISK_NUM_THREADS threads.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (interactive docs at /docs) with the champion models."""
     import os
@@ -530,8 +537,16 @@ def serve(
     settings = _settings(ctx)
     os.environ["PMO_RISK_HOME"] = str(settings.home)
     h, p = host or settings.host, port or settings.port
-    console.print(f"API on http://{h}:{p}  (docs: http://{h}:{p}/docs)")
-    uvicorn.run("api.app:create_app", factory=True, host=h, port=p, log_level="info")
+    console.print(f"API on http://{h}:{p}  (docs: http://{h}:{p}/docs), {workers} worker(s)")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=h,
+        port=p,
+        workers=workers if workers > 1 else None,
+        http="api.serving:NoDelayProtocol",  # TCP_NODELAY also with workers (api/serving.py)
+        log_level="info",
+    )
 
 
 # ------------------------------------------------------------------------------------- demo
