@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -117,6 +117,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     def swapped(_old: ModelState, new: ModelState) -> None:
         app.state.models = new
         rescorer.request(new)
+        app.state.metrics.drift_read_at = None  # the next scrape reads the new models' cards
+
+    def failed(errors: Mapping[str, str]) -> None:
+        for target in errors:  # a poll's or a reload's: the old models keep serving
+            app.state.metrics.reload_failed(target)
 
     manager = ModelManager(
         registry,
@@ -124,6 +129,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         poll_seconds=settings.model_poll_seconds,
         on_swap=swapped,
         prepare=lambda m: bound_threads(m, settings.num_threads),
+        on_failure=failed,
     )
     app.state.model_manager = manager
     app.state.rescorer = rescorer

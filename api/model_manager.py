@@ -9,8 +9,10 @@ the new ``ModelState`` published, by one attribute assignment (``on_swap``): a r
 the state it started with, so it finishes on the old models or starts on the new ones.
 
 On any failure (registry unreachable, artifact unreadable, probe failed) the old models keep
-serving; the failure is logged and kept in ``status()`` (shown by ``GET /v1/models``), and the
-next poll retries. ``start()`` polls every ``Settings.model_poll_seconds`` in a daemon thread.
+serving; the failure is logged, kept in ``status()`` (shown by ``GET /v1/models``) and passed
+to ``on_failure`` (target -> reason; ``registry`` when it could not be read: the app counts
+them in ``/metrics``), and the next poll retries. ``start()`` polls every
+``Settings.model_poll_seconds`` in a daemon thread.
 """
 
 from __future__ import annotations
@@ -175,8 +177,10 @@ class ModelManager:
         validate: Callable[[LoadedModel], None] = validate_model,
         prepare: Callable[[LoadedModel], LoadedModel] | None = None,
         targets: tuple[str, ...] = TARGETS,
+        on_failure: Callable[[Mapping[str, str]], None] | None = None,
     ) -> None:
         self._prepare = prepare
+        self._on_failure = on_failure
         self.registry = registry
         self._state = state
         self._on_swap = on_swap
@@ -208,6 +212,7 @@ class ModelManager:
                 champions = self._champions()
             except Exception as exc:
                 self._status = self._failed(status, {"registry": f"registry unreachable: {exc}"})
+                self._report(self._status.rejected)
                 return CheckResult({}, dict(self._status.rejected))
             current = self._state
             loaded: dict[str, LoadedModel] = {}
@@ -226,6 +231,7 @@ class ModelManager:
                 loaded[target] = candidate
             if errors:
                 self._status = self._failed(status, errors)
+                self._report(errors)
                 return CheckResult({}, errors)
             if not loaded:
                 self._status = replace(status, last_error=None, rejected={})
@@ -246,6 +252,14 @@ class ModelManager:
             except Exception:
                 log.exception("after-swap hook failed")
         return CheckResult(swapped, {})
+
+    def _report(self, errors: Mapping[str, str]) -> None:
+        """Tell ``on_failure`` (the app's metrics) which targets failed: polls and reloads."""
+        if self._on_failure is not None:
+            try:
+                self._on_failure(dict(errors))
+            except Exception:
+                log.exception("reload-failure hook failed")
 
     @staticmethod
     def _failed(status: SwapStatus, errors: Mapping[str, str]) -> SwapStatus:

@@ -8,7 +8,10 @@ its methods, never through module globals:
 * ``observe_scores(target, probabilities)``: probabilities served, per target.
 * ``reload_failed(target)``: a champion reload that failed validation or could not reach the
   registry (the service kept the old model).
-* ``set_drift(target, flags)``: the drift monitor's flags per feature (1 flagged, 0 not).
+* ``set_drift(target, flags)``: the drift monitor's flags per feature (1 flagged, 0 not) and
+  how many are flagged, per target (``api.services.record_drift`` reads them from the loaded
+  models' cards on the first scrape, after a swap, and when older than
+  ``Settings.metrics_drift_seconds``).
 
 The loaded model of each target (``pmo_risk_model_info``) and readiness are read from
 ``app.state.models`` at scrape time, so a model swap shows without any call.
@@ -110,7 +113,15 @@ class Metrics:
             ["target", "feature"],
             registry=r,
         )
+        self.drift_flagged = Gauge(
+            "pmo_risk_drift_flagged_features",
+            "How many features the drift monitor flags for the loaded model of a target",
+            ["target"],
+            registry=r,
+        )
         self._drift_labels: dict[str, set[str]] = {}
+        self.drift_read_at: float | None = None
+        """``time.monotonic()`` of the last drift read (``api.services.record_drift``)."""
         if state is not None:
             r.register(_ModelCollector(state))
 
@@ -134,6 +145,7 @@ class Metrics:
         for feature, flagged in flags.items():
             self.drift.labels(target, feature).set(1.0 if flagged else 0.0)
         self._drift_labels[target] = set(flags)
+        self.drift_flagged.labels(target).set(float(sum(bool(f) for f in flags.values())))
 
     def render(self) -> bytes:
         """The registry in Prometheus text format."""

@@ -60,7 +60,7 @@ from risk_model.portfolio import refresh_scores, score_features
 from risk_model.ranges import project_overrun
 from risk_model.risk_register import RiskRegister
 from risk_model.schemas import PROJECT_FIELDS, SNAPSHOT_FIELDS
-from risk_model.score_store import ScoreState, ScoreStore, StoredScore
+from risk_model.score_store import RankFilter, ScoreState, ScoreStore, StoredScore
 from risk_model.scoring import OverrunRangeScore, ProjectScore, TargetScore, latest_rows
 from risk_model.store import Store
 from risk_model.validation import validate_tables
@@ -225,6 +225,18 @@ def models_out(
         missing=cast(Any, dict(models.missing)),
         reload=ReloadStatusOut(**reload) if reload is not None else None,
     )
+
+
+def record_drift(metrics: Metrics, models: ModelState, registry: ModelRegistry | None) -> None:
+    """Put the drift flags of each loaded model's card (``GET /v1/models`` shows the same)
+    into the metrics: one gauge per (target, feature), and the count flagged per target."""
+    import time
+
+    for target, m in models.loaded.items():
+        card = _card(registry, m)
+        if card is not None:
+            metrics.set_drift(target, {str(f["feature"]): bool(f["flagged"]) for f in card.drift})
+    metrics.drift_read_at = time.monotonic()
 
 
 def model_card_out(models: ModelState, registry: ModelRegistry, target: str) -> ModelCardOut:
@@ -627,6 +639,80 @@ def _blank(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
 
 
+def _check_band(band: str | None, settings: Settings) -> None:
+    if band is not None and band.lower() not in settings.band_names:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "query",
+                    None,
+                    "band",
+                    f"band must be one of {', '.join(settings.band_names)}",
+                    band,
+                )
+            ]
+        )
+
+
+def stored_ranking(
+    store: Store,
+    models: ModelState,
+    settings: Settings,
+    *,
+    target: str,
+    limit: int,
+    portfolio: str | None = None,
+    category: str | None = None,
+    band: str | None = None,
+    scope: frozenset[str] | None = None,
+) -> PortfolioRisksOut | None:
+    """The ranking read from the stored scores (the database orders, filters and cuts;
+    only the page's projects are read in full), as ``portfolio_risks`` ranks them.
+
+    None when the stored scores do not describe the store's current data (then the caller
+    ranks through ``PortfolioCache``, which rescores first).
+    """
+    models.require()
+    scores = ScoreStore(store)
+    state = scores.state()
+    if state is None or state.revision != int(store.revision()):
+        return None
+    if target not in state.versions:
+        raise ModelNotAvailable(f"no champion model loaded for: {target}")
+    portfolio, category, band = _blank(portfolio), _blank(category), _blank(band)
+    _check_band(band, settings)
+    where = RankFilter(portfolio, category, band.lower() if band else None, scope)
+    total, rows = scores.rank(target, limit, where)
+    latest = scores.latest([r[0] for r in rows], contributions=False)
+    items: list[PortfolioItemOut] = []
+    for rank, (pid, name, port, cat) in enumerate(rows, start=1):
+        stored = latest.get(str(pid), {})
+        own = stored.get(target)
+        if own is None:  # rewritten between the two reads: the next request sees it
+            continue
+        items.append(
+            PortfolioItemOut(
+                rank=rank,
+                project_id=str(pid),
+                name=text(name),
+                portfolio=text(port),
+                category=text(cat),
+                as_of=own.as_of,
+                probability=num(own.probability),
+                band=own.band if num(own.probability) is not None else None,
+                previous_probability=num(own.previous_probability),
+                scores=cast(Any, {t: _stored_out(v) for t, v in stored.items()}),
+            )
+        )
+    return PortfolioRisksOut(
+        target=cast(Any, target),
+        revision=state.revision,
+        model_versions=cast(Any, dict(state.versions)),
+        total=total,
+        items=items,
+    )
+
+
 def portfolio_risks(
     scores: PortfolioScores,
     settings: Settings,
@@ -645,18 +731,7 @@ def portfolio_risks(
     if target not in dict(scores.versions):
         raise ModelNotAvailable(f"no champion model loaded for: {target}")
     portfolio, category, band = _blank(portfolio), _blank(category), _blank(band)
-    if band is not None and band.lower() not in settings.band_names:
-        raise ValidationFailed(
-            [
-                Problem(
-                    "query",
-                    None,
-                    "band",
-                    f"band must be one of {', '.join(settings.band_names)}",
-                    band,
-                )
-            ]
-        )
+    _check_band(band, settings)
     chosen = [
         e
         for e in scores.entries

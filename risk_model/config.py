@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     request_timeout: float = Field(default=60.0, gt=0, description="Seconds per request.")
     # Issue 6: observability
     log_json: bool = Field(default=True, description="One JSON log line per request.")
+    metrics_drift_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long /metrics reuses the drift flags read from the model cards, s.",
+    )
 
     @field_validator("band_cuts")
     @classmethod

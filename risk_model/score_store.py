@@ -27,7 +27,7 @@ from risk_model.explain import Driver
 from risk_model.scoring import ProjectScore, TargetScore
 from risk_model.store import Store
 
-__all__ = ["ScoreState", "ScoreStore", "StoredScore"]
+__all__ = ["RankFilter", "ScoreState", "ScoreStore", "StoredScore"]
 
 _STATE = "state"
 _CHUNK = 500
@@ -64,6 +64,29 @@ class ScoreState:
 
     def matches(self, revision: int, versions: Mapping[str, str]) -> bool:
         return self.revision == revision and self.versions == dict(versions)
+
+
+@dataclass(frozen=True)
+class RankFilter:
+    """Which latest scores a ranking keeps: active projects, optionally of one portfolio,
+    one category, one band of the ranked target, and only portfolios in ``scope`` (None:
+    every project, also those without a portfolio)."""
+
+    portfolio: str | None = None
+    category: str | None = None
+    band: str | None = None
+    scope: frozenset[str] | None = None
+
+
+#: The store's projects table, as far as rankings read it (defined by ``risk_model.store``).
+_PROJECTS = sa.table(
+    "projects",
+    sa.column("project_id"),
+    sa.column("name"),
+    sa.column("portfolio"),
+    sa.column("category"),
+    sa.column("status"),
+)
 
 
 def _finite(value: Any) -> float | None:
@@ -300,10 +323,14 @@ class ScoreStore:
             rows=int(rec.rows),
         )
 
-    def latest(self, project_ids: Iterable[str] | None = None) -> dict[str, dict[str, StoredScore]]:
-        """Each project's latest stored score per target: ``{project_id: {target: score}}``."""
+    def latest(
+        self, project_ids: Iterable[str] | None = None, *, contributions: bool = True
+    ) -> dict[str, dict[str, StoredScore]]:
+        """Each project's latest stored score per target: ``{project_id: {target: score}}``;
+        without ``contributions`` the per-feature contributions are not read (None)."""
         t = self._scores
-        query = sa.select(t).where(t.c.is_latest.is_(True))
+        columns = [c for c in t.c if contributions or c.name != "contributions"]
+        query = sa.select(*columns).where(t.c.is_latest.is_(True))
         out: dict[str, dict[str, StoredScore]] = {}
         for rec in self._select(query, project_ids):
             s = self._score(rec)
@@ -315,6 +342,40 @@ class ScoreStore:
         t = self._scores
         query = sa.select(t).where(t.c.project_id == str(project_id)).order_by(t.c.as_of, t.c.id)
         return [self._score(rec) for rec in self._select(query, None)]
+
+    def rank(
+        self, target: str, limit: int, where: RankFilter = RankFilter()
+    ) -> tuple[int, list[tuple[Any, ...]]]:
+        """Active projects by their latest ``target`` probability, highest first (unscored
+        last, then by id), read and cut by the database: ``(how many match, first limit rows
+        of (project_id, name, portfolio, category))``."""
+        s, p = self._scores, _PROJECTS
+        conditions = [
+            s.c.is_latest.is_(True),
+            s.c.target == target,
+            sa.func.coalesce(p.c.status, "active") == "active",
+        ]
+        if where.portfolio is not None:
+            conditions.append(p.c.portfolio == where.portfolio)
+        if where.category is not None:
+            conditions.append(p.c.category == where.category)
+        if where.band is not None:
+            conditions.append(s.c.band == where.band)
+        if where.scope is not None:
+            conditions.append(p.c.portfolio.in_(sorted(where.scope)))
+        joined = s.join(p, p.c.project_id == s.c.project_id)
+        ranked = (
+            sa.select(s.c.project_id, p.c.name, p.c.portfolio, p.c.category)
+            .select_from(joined)
+            .where(*conditions)
+            .order_by(s.c.probability.is_(None), s.c.probability.desc(), s.c.project_id)
+            .limit(limit)
+        )
+        count = sa.select(sa.func.count()).select_from(joined).where(*conditions)
+        with self.engine.connect() as conn:
+            total = int(conn.execute(count).scalar_one())
+            rows = [tuple(r) for r in conn.execute(ranked)]
+        return total, rows
 
     def _select(self, query: sa.Select[Any], project_ids: Iterable[str] | None) -> list[Any]:
         with self.engine.connect() as conn:
@@ -340,7 +401,9 @@ class ScoreStore:
             latest=bool(rec.is_latest),
             base_value=rec.base_value,
             drivers=_drivers_of(rec.drivers),
-            contributions=json.loads(rec.contributions) if rec.contributions else None,
+            contributions=json.loads(text)
+            if (text := getattr(rec, "contributions", None))
+            else None,
             computed_at=rec.computed_at,
             previous_probability=rec.previous_probability,
         )

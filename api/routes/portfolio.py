@@ -10,7 +10,7 @@ from api.auth import ViewerKey
 from api.deps import ModelsDep, PortfolioCacheDep, SettingsDep, StoreDep
 from api.errors import responses
 from api.schemas import PortfolioRisksOut, Target
-from api.services import check_page_size, portfolio_risks
+from api.services import check_page_size, portfolio_risks, stored_ranking
 
 router = APIRouter(prefix="/v1/portfolio", tags=["portfolio"])
 
@@ -21,7 +21,8 @@ router = APIRouter(prefix="/v1/portfolio", tags=["portfolio"])
     description=(
         "Every active project of the store scored at its latest report, ranked by the chosen "
         "target's probability (unscorable projects last), with both targets' probabilities, "
-        "bands and top drivers. Scores are computed once per (store revision, model versions)."
+        "bands and top drivers, read from the stored scores (computed at import, retrain and "
+        "model swap, each with the model version that made it)."
     ),
     responses=responses(422, 503),
 )
@@ -40,6 +41,19 @@ def risks(
     ] = None,
 ) -> PortfolioRisksOut:
     check_page_size(limit, settings)
+    stored = stored_ranking(
+        store,
+        models,
+        settings,
+        target=target,
+        limit=limit,
+        portfolio=portfolio,
+        category=category,
+        band=band,
+        scope=key.scope,
+    )
+    if stored is not None:
+        return stored
     return portfolio_risks(
         cache.get(store, models, settings),
         settings,

@@ -105,3 +105,33 @@ def test_retrain_drift_check_is_recorded_on_the_checked_version(
     assert card.drift_source == "retrain" and card.drift_checked_at
     assert card.drift_flagged == decision.drift_flagged
     assert card.drift == decision.drift
+
+
+def _gauges(text: str, name: str) -> dict[tuple[str, ...], float]:
+    """``{(label values...): value}`` of one metric family in Prometheus text."""
+    out: dict[tuple[str, ...], float] = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            labels, value = line[len(name) + 1 :].rsplit("} ", 1)
+            out[tuple(part.split("=", 1)[1].strip('"') for part in labels.split(","))] = float(
+                value
+            )
+    return out
+
+
+def test_metrics_expose_the_loaded_models_drift_flags_per_target(
+    client: TestClient, retrained: tuple[Settings, Decision]
+) -> None:
+    """/metrics has one drift gauge per feature of the card GET /v1/models reads (1 flagged,
+    0 not) and the number flagged per target."""
+    settings, decision = retrained
+    card = ModelRegistry.from_settings(settings).model_card("schedule", decision.champion_after)
+    assert card.drift, "the card has a drift measurement"
+    r = client.get("/metrics")
+    assert r.status_code == 200
+    flags = _gauges(r.text, "pmo_risk_drift_flag")
+    expected = {("schedule", str(f["feature"])): float(bool(f["flagged"])) for f in card.drift}
+    assert {(t, f): v for (f, t), v in flags.items()} == expected
+    counts = _gauges(r.text, "pmo_risk_drift_flagged_features")
+    flagged = client.get("/v1/models").json()["models"][0]["drift_flagged"]
+    assert counts == {("schedule",): float(len(flagged))}

@@ -75,6 +75,59 @@ def test_project_page_is_read_from_the_stored_scores(
         assert {c["feature"] for c in explained["contributions"]} == set(latest.contributions or {})
 
 
+def test_the_database_ranking_equals_the_ranking_of_every_stored_score(
+    client: TestClient, settings: Settings
+) -> None:
+    """``stored_ranking`` (the database orders, filters and cuts) gives exactly what ranking
+    every stored latest score in Python gives, for each target, filter, page size and scope."""
+    from api.services import PortfolioCache, portfolio_risks, stored_ranking
+
+    app = client.app
+    store, models = app.state.store, app.state.model_manager.state  # type: ignore[attr-defined]
+    assert ScoreStore(store).state().revision == store.revision()
+    every = PortfolioCache().get(store, models, settings)
+    portfolios = sorted({e.portfolio for e in every.entries if e.portfolio})
+    categories = sorted({e.category for e in every.entries if e.category})
+    cases: list[dict[str, Any]] = [
+        {"target": t, "limit": limit} for t in TARGETS for limit in (1, 7, 1000)
+    ]
+    cases += [
+        {"target": "cost", "limit": 20, "portfolio": portfolios[0]},
+        {"target": "schedule", "limit": 20, "category": categories[-1]},
+        {"target": "schedule", "limit": 50, "band": "High"},
+        {"target": "cost", "limit": 50, "scope": frozenset(portfolios[:1])},
+        {"target": "forward", "limit": 50, "scope": frozenset()},
+        {"target": "cost", "limit": 5, "portfolio": "  ", "category": categories[0]},
+    ]
+    seen = 0
+    for case in cases:
+        fast = stored_ranking(store, models, settings, **case)
+        assert fast is not None
+        slow = portfolio_risks(every, settings, **case)
+        assert fast.model_dump() == slow.model_dump(), case
+        seen += len(fast.items)
+    assert seen > 100
+
+
+def test_the_ranking_reads_the_database_only_when_scores_are_current(
+    client: TestClient, settings: Settings
+) -> None:
+    """Scores older than the store's data are not served by the database ranking."""
+    from api.services import stored_ranking
+
+    app = client.app
+    store, models = app.state.store, app.state.model_manager.state  # type: ignore[attr-defined]
+    state = ScoreStore(store).state()
+    assert stored_ranking(store, models, settings, target="cost", limit=3) is not None
+    older = store.revision() + 1
+    ScoreStore(store).replace([], [], revision=older, versions=state.versions)
+    try:
+        assert stored_ranking(store, models, settings, target="cost", limit=3) is None
+    finally:
+        app.state.rescorer.request(models).result()  # type: ignore[attr-defined]
+    assert ScoreStore(store).state().revision == store.revision()
+
+
 PROJECTS = (
     "project_id,name,portfolio,category,start_date,baseline_finish,baseline_budget\n"
     "STORED-1,Stored scores,STORED,IT,2024-01-01,2025-01-01,1000000\n"

@@ -118,6 +118,17 @@ class _Traffic:
         self._thread.join(timeout=60)
 
 
+def _reload_failures(client: TestClient) -> dict[str, float]:
+    """``pmo_risk_model_reload_failures_total`` per target, scraped from /metrics."""
+    out: dict[str, float] = {}
+    prefix = 'pmo_risk_model_reload_failures_total{target="'
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(prefix):
+            target, value = line[len(prefix) :].split('"} ')
+            out[target] = float(value)
+    return out
+
+
 def _score_body(client: TestClient) -> dict[str, Any]:
     pid = client.get("/v1/portfolio/risks", params={"limit": 1}).json()["items"][0]["project_id"]
     detail = client.get(f"/v1/projects/{pid}").json()
@@ -176,6 +187,9 @@ def test_a_broken_version_is_rejected_and_the_old_keeps_serving(
     checks = status["checks"]
     assert _wait(lambda: client.get("/v1/models").json()["reload"]["checks"] > checks + 1)
     assert _versions(client) == before  # retried, still refused
+    counted = _reload_failures(client)  # the endpoint's refusal and the poller's since
+    assert counted.get("cost", 0) >= 2
+    assert sum(counted.values()) <= client.get("/v1/models").json()["reload"]["failures"]
     r = client.post("/v1/score", json=body)
     assert r.status_code == 200 and r.json()["model_versions"]["cost"] == before["cost"]
 
