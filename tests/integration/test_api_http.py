@@ -474,11 +474,12 @@ def test_csv_import_over_http_appears_in_the_ranking(client: TestClient) -> None
     assert out["summary"]["projects_inserted"] == 1 and out["summary"]["snapshots_inserted"] == 2
     assert sorted(out["files"]) == ["projects.csv", "snapshots.csv"]
 
-    cache = client.app.state.portfolio_cache  # type: ignore[attr-defined]
-    before = cache.computations
+    from risk_model.score_store import ScoreStore
+
+    state = ScoreStore(client.app.state.store).state()  # type: ignore[attr-defined]
+    assert state is not None and state.revision == revision + 1  # rescored by the import
     r = client.get("/v1/portfolio/risks", params={"portfolio": "HTTP", "target": "cost"})
     assert r.status_code == 200
-    assert cache.computations == before + 1  # the new revision invalidated the cached scores
     ranked = r.json()
     assert ranked["revision"] == revision + 1
     (item,) = ranked["items"]

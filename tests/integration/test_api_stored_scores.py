@@ -84,8 +84,8 @@ def test_the_database_ranking_equals_the_ranking_of_every_stored_score(
 
     app = client.app
     store, models = app.state.store, app.state.model_manager.state  # type: ignore[attr-defined]
+    every = PortfolioCache().get(store, models, settings)  # stores the scores when not yet
     assert ScoreStore(store).state().revision == store.revision()
-    every = PortfolioCache().get(store, models, settings)
     portfolios = sorted({e.portfolio for e in every.entries if e.portfolio})
     categories = sorted({e.category for e in every.entries if e.category})
     cases: list[dict[str, Any]] = [
@@ -117,6 +117,7 @@ def test_the_ranking_reads_the_database_only_when_scores_are_current(
 
     app = client.app
     store, models = app.state.store, app.state.model_manager.state  # type: ignore[attr-defined]
+    assert client.get("/v1/portfolio/risks").status_code == 200  # stores the scores when not yet
     state = ScoreStore(store).state()
     assert stored_ranking(store, models, settings, target="cost", limit=3) is not None
     older = store.revision() + 1
