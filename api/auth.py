@@ -18,12 +18,13 @@ portfolios the caller may see (``None``: all).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, cast
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -132,7 +133,7 @@ def _presented(bearer: HTTPAuthorizationCredentials | None, header: str | None) 
     return header or None
 
 
-def current_key(
+async def current_key(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
@@ -140,7 +141,11 @@ def current_key(
     """The caller's active key (header first, then session cookie); 401 when none is valid."""
     presented = _presented(bearer, header)
     if presented is not None:
-        key = get_keyring(request).authenticate(presented)
+        keyring = get_keyring(request)
+        if keyring.verified_before(presented):  # a database read: on the event loop
+            key = keyring.authenticate(presented)
+        else:  # scrypt (tens of ms): never on the event loop
+            key = await run_in_threadpool(keyring.authenticate, presented)
         if key is None:
             raise _unauthorized("invalid or revoked API key")
     else:
@@ -153,12 +158,12 @@ def current_key(
     return key
 
 
-def require(role: Role) -> Callable[..., ApiKey]:
+def require(role: Role) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency admitting keys of ``role`` or above (403 otherwise)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
-    def dependency(key: Annotated[ApiKey, Depends(current_key)]) -> ApiKey:
+    async def dependency(key: Annotated[ApiKey, Depends(current_key)]) -> ApiKey:
         if not key.allows(role):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -1,4 +1,8 @@
-"""Typed dependencies: everything a route needs comes from ``app.state`` (set by the lifespan)."""
+"""Typed dependencies: everything a route needs comes from ``app.state`` (set by the lifespan).
+
+They are ``async def``: FastAPI runs them on the event loop, not in the thread pool (a thread
+hop per dependency per request costs more than reading an attribute).
+"""
 
 from __future__ import annotations
 
@@ -14,15 +18,15 @@ from risk_model.risk_register import RiskRegister
 from risk_model.store import Store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return cast(Store, request.app.state.store)
 
 
-def get_models(request: Request) -> ModelState:
+async def get_models(request: Request) -> ModelState:
     """The published models: the manager's current state (swapped atomically), else the
     state the app started with."""
     manager = getattr(request.app.state, "model_manager", None)
@@ -31,15 +35,15 @@ def get_models(request: Request) -> ModelState:
     return cast(ModelState, request.app.state.models)
 
 
-def get_registry(request: Request) -> ModelRegistry:
+async def get_registry(request: Request) -> ModelRegistry:
     return cast(ModelRegistry, request.app.state.registry)
 
 
-def get_model_manager(request: Request) -> ModelManager:
+async def get_model_manager(request: Request) -> ModelManager:
     return cast(ModelManager, request.app.state.model_manager)
 
 
-def get_portfolio_cache(request: Request) -> PortfolioCache:
+async def get_portfolio_cache(request: Request) -> PortfolioCache:
     return cast(PortfolioCache, request.app.state.portfolio_cache)
 
 
@@ -51,7 +55,7 @@ PortfolioCacheDep = Annotated[PortfolioCache, Depends(get_portfolio_cache)]
 ModelManagerDep = Annotated[ModelManager, Depends(get_model_manager)]
 
 
-def get_register(store: StoreDep) -> RiskRegister:
+async def get_register(store: StoreDep) -> RiskRegister:
     """The store's risk register (issue 5)."""
     return RiskRegister(store)
 

@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 
 from api.schemas import ProjectScoreOut, ScoreIn, ScoreOut, TargetScoreOut
 from api.services import ModelState
-from features.fast import project_features
+from features.fast import latest_features
 from features.pipeline import row_reason
 from risk_model.config import Settings, band_of
 from risk_model.schemas import PROJECT_FIELDS
@@ -218,7 +218,7 @@ def fast_score(body: ScoreIn, models: ModelState, settings: Settings) -> ScoreOu
         prepared = _prepare(body)
     except _NotFast:
         return None
-    rows = [project_features(p, r, attributes=a)[0] for p, r, a in prepared]
+    rows = latest_features(prepared)
     versions = models.versions()
     per_target: dict[str, list[TargetScoreOut]] = {}
     for target, lm in loaded.items():

@@ -6,6 +6,7 @@ every call into ``risk_model`` / ``features`` / ``model_registry`` lives in this
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import tempfile
@@ -117,8 +118,9 @@ def text(value: Any) -> str | None:
     return str(value)
 
 
+@functools.cache
 def api_version() -> str:
-    """The installed package version (``0.0.0`` when not installed)."""
+    """The installed package version (``0.0.0`` when not installed); read once."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

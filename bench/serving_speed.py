@@ -42,7 +42,11 @@ CONCURRENCY = 8
 
 # -- load generator (runs in its own process) ------------------------------------------------
 def _request(host: str, port: int, path: str, body: bytes, key: str | None = None) -> bytes:
+    """A keep-alive POST of ``body`` (GET when it is empty)."""
     auth = f"Authorization: Bearer {key}\r\n" if key else ""
+    if not body:
+        head = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}Connection: keep-alive\r\n"
+        return (head + "\r\n").encode()
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"{auth}Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
@@ -93,13 +97,18 @@ def _load(args: tuple[str, int, str, bytes, float, int, str | None], queue: Any)
 
 
 def load_test(
-    port: int, path: str, body: bytes, seconds: float, key: str | None = None
+    port: int,
+    path: str,
+    body: bytes,
+    seconds: float,
+    key: str | None = None,
+    concurrency: int = CONCURRENCY,
 ) -> dict[str, Any]:
     """Requests per second and latencies (client and server) from a separate process."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(
-        target=_load, args=(("127.0.0.1", port, path, body, seconds, CONCURRENCY, key), queue)
+        target=_load, args=(("127.0.0.1", port, path, body, seconds, concurrency, key), queue)
     )
     proc.start()
     results = queue.get()
@@ -343,6 +352,74 @@ def model_figures(settings: Any, projects: pd.DataFrame, snapshots: pd.DataFrame
     }
 
 
+# -- ranking a large portfolio from stored scores ---------------------------------------------
+def ranking_figures(
+    tmp: Path, env: dict[str, str], settings: Any, key: str, n_projects: int, seconds: float
+) -> dict[str, Any]:
+    """GET /v1/portfolio/risks on a store of ``n_projects`` whose scores were stored at import
+    (as ``pmo-risk import`` does): the first request after start and repeated ones."""
+    from model_registry.registry import ModelRegistry
+    from risk_model.keys import KeyRing
+    from risk_model.portfolio import refresh_scores
+    from risk_model.score_store import ScoreStore
+    from risk_model.store import Store
+    from training.simulate import simulate_portfolio
+
+    print(f"ranking: a {n_projects}-project store, scores stored at import...", flush=True)
+    url = f"sqlite:///{tmp / 'big.db'}"
+    sim = simulate_portfolio(n_projects, seed=5)
+    store = Store(url).init()
+    t0 = time.perf_counter()
+    store.import_frames(sim.projects, sim.snapshots)
+    imported = time.perf_counter() - t0
+    registry = ModelRegistry.from_settings(settings)
+    from risk_model.config import TARGETS
+
+    models = {}
+    for t in TARGETS:
+        try:
+            models[t] = registry.load(t)
+        except Exception:
+            continue
+    t0 = time.perf_counter()
+    state = refresh_scores(store, ScoreStore(store).init(), models, settings)
+    stored = time.perf_counter() - t0
+    _, big_key = KeyRing(store).create("viewer", "ranking bench")
+    store.dispose()
+    port = _free_port()
+    server = start_ours({**env, "PMO_RISK_DATABASE_URL": url}, port, 1)
+    try:
+        _wait_http(port, "/ready")
+        import httpx
+
+        headers = {"Authorization": f"Bearer {big_key}"}
+        path = "/v1/portfolio/risks?target=schedule&limit=50"
+        t0 = time.perf_counter()
+        first = httpx.get(f"http://127.0.0.1:{port}{path}", headers=headers, timeout=600)
+        cold = (time.perf_counter() - t0) * 1000.0
+        body = first.json()
+        repeated = load_test(port, path, b"", seconds, big_key, concurrency=1)
+        filtered = load_test(
+            port, "/v1/portfolio/risks?target=cost&limit=50&band=high", b"", seconds, big_key, 1
+        )
+    finally:
+        stop(server)
+    p99 = repeated.get("client_p99_ms", 1e9)
+    return {
+        "projects": n_projects,
+        "active_projects_ranked": body.get("total"),
+        "stored_score_rows": state.rows,
+        "import_seconds": round(imported, 2),
+        "scores_stored_at_import_seconds": round(stored, 2),
+        "first_request_after_start_ms": round(cold, 1),
+        "first_request_status": first.status_code,
+        "repeated": repeated,
+        "filtered_by_band": filtered,
+        "limit_ms": 100.0,
+        "ok": bool(first.status_code == 200 and cold <= 100.0 and p99 <= 100.0),
+    }
+
+
 # -- main ------------------------------------------------------------------------------------
 def compare(
     name: str,
@@ -375,6 +452,9 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=600)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--ranking-projects", type=int, default=10_000, help="0: skip the ranking figure"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "serving_speed.json")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -460,12 +540,24 @@ def main() -> None:
             "models_loaded": "schedule, cost, forward champions",
             "ok": bool(rss <= 500.0 and all(r <= 500.0 for r in worker_rss)),
         }
+        if args.ranking_projects:
+            result["ranking"] = ranking_figures(
+                Path(tmp), env, settings, key, args.ranking_projects, args.seconds
+            )
         print("model time and explanations in process...", flush=True)
         result["model"] = model_figures(settings, built["projects"], built["snapshots"])
 
     result["ok"] = all(
         bool(result[k]["ok"])
-        for k in ("one_project_24_reports", "hundred_projects", "workers", "memory", "model")
+        for k in (
+            "one_project_24_reports",
+            "hundred_projects",
+            "workers",
+            "memory",
+            "model",
+            "ranking",
+        )
+        if k in result
     )
     text = json.dumps(result)
     print(text)

@@ -106,6 +106,45 @@ def _history(
     return h
 
 
+def _signals(h: ArrayFrame, trend_window: int) -> None:
+    """Every signal family on a history, in place (one project or several, by ``code``)."""
+    for family in _FAMILIES:
+        h.update(family(h))
+    frame: Any = h
+    trends: Any = trend_features(frame, trend_window)
+    quality: Any = schedule_quality_features(frame)
+    h.update(trends)
+    h.update(quality)
+    # issue 5: no risk register reaches this path (scores of sent data): its features are NaN,
+    # as build_features gives without a register
+    for name in REGISTER_FEATURES:
+        h[name] = np.full(len(h["asof_day"]), np.nan)
+
+
+def _rows(
+    h: ArrayFrame, ids: Sequence[Any], positions: Sequence[int], attributes: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Rows at ``positions`` as mappings (``ids``: the project id of each position)."""
+    names = [*FEATURES, *(f"{ATTR_PREFIX}{a}" for a in attributes)]
+    columns = {
+        name: (
+            h[name].to_numpy(dtype=object)
+            if name in CATEGORICAL
+            else _finite(h[name].to_numpy(dtype=np.float64))
+        )
+        for name in names
+    }
+    asof = h["asof_day"].tolist()
+    out = []
+    for pid, i in zip(ids, positions, strict=True):
+        row: dict[str, Any] = {"project_id": pid, "as_of": float(asof[i])}
+        for name, values in columns.items():
+            v = values[i]
+            row[name] = (None if v is None or v != v else v) if name in CATEGORICAL else float(v)
+        out.append(row)
+    return out
+
+
 def project_features(
     project: Mapping[str, Any],
     reports: Sequence[Mapping[str, Any]],
@@ -121,39 +160,47 @@ def project_features(
     ``attr_<name>`` per numeric attribute.
     """
     h = _history(project, reports, attributes or {})
-    for family in _FAMILIES:
-        h.update(family(h))
-    frame: Any = h
-    trends: Any = trend_features(frame, trend_window)
-    quality: Any = schedule_quality_features(frame)
-    h.update(trends)
-    h.update(quality)
-    # issue 5: no risk register reaches this path (scores of sent data): its features are NaN,
-    # as build_features gives without a register
-    for name in REGISTER_FEATURES:
-        h[name] = np.full(len(h["asof_day"]), np.nan)
-    names = [*FEATURES, *(f"{ATTR_PREFIX}{a}" for a in (attributes or {}))]
+    _signals(h, trend_window)
     n = len(h["asof_day"])
     positions = [n - 1] if latest_only else list(range(n))
-    columns = {
-        name: (
-            h[name].to_numpy(dtype=object)
-            if name in CATEGORICAL
-            else _finite(h[name].to_numpy(dtype=np.float64))
-        )
-        for name in names
-    }
-    out = []
-    for i in positions:
-        row: dict[str, Any] = {
-            "project_id": project.get("project_id"),
-            "as_of": float(h["asof_day"][i]),
-        }
-        for name, values in columns.items():
-            v = values[i]
-            row[name] = (None if v is None or v != v else v) if name in CATEGORICAL else float(v)
-        out.append(row)
-    return out
+    ids = [project.get("project_id")] * len(positions)
+    return _rows(h, ids, positions, list(attributes or {}))
+
+
+Item = tuple[Mapping[str, Any], Sequence[Mapping[str, Any]], Mapping[str, float]]
+"""(project, reports, numeric attributes), as ``project_features`` takes them."""
+
+
+def latest_features(
+    items: Sequence[Item], *, trend_window: int = TREND_WINDOW
+) -> list[dict[str, Any]]:
+    """Each project's latest row, exactly ``project_features(*item)[0]`` (in ``items``' order),
+    computed for all projects at once: one history of consecutive project blocks, so every
+    numpy call covers every project (the signal functions group by ``code``, as they do for
+    ``build_features``). Project ids must be distinct. An attribute a project lacks is NaN
+    in its row."""
+    if not items:
+        return []
+    parts = [_history(project, reports, {}) for project, reports, _ in items]
+    sizes = [len(part["asof_day"]) for part in parts]
+    h = ArrayFrame(
+        {k: np.concatenate([dict.__getitem__(part, k) for part in parts]) for k in parts[0]}
+    )
+    h["code"] = np.repeat(np.arange(len(parts), dtype=np.int64), sizes)
+    names: list[str] = []
+    for _, _, attributes in items:
+        names += [a for a in attributes if a not in names]
+    for name in names:
+        values = [_number(attributes.get(name)) for _, _, attributes in items]
+        h[f"{ATTR_PREFIX}{name}"] = np.repeat(np.array(values, dtype=np.float64), sizes)
+    _signals(h, trend_window)
+    ends = (np.cumsum(sizes) - 1).tolist()
+    rows = _rows(h, [project.get("project_id") for project, _, _ in items], ends, names)
+    for row, (_, _, attributes) in zip(rows, items, strict=True):
+        for name in names:  # as project_features: only the project's own attributes
+            if name not in attributes:
+                del row[f"{ATTR_PREFIX}{name}"]
+    return rows
 
 
 def _finite(values: np.ndarray) -> np.ndarray:

@@ -232,6 +232,16 @@ class KeyRing:
                     self._verified[key_id] = (row.hash, digest)
         return self._record(row) if ok else None
 
+    def verified_before(self, presented: str) -> bool:
+        """Whether this process has verified exactly this key already: ``authenticate`` then
+        checks revocation with one read and compares digests, without scrypt."""
+        parsed = parse_key(presented)
+        if parsed is None:
+            return False
+        with self._lock:
+            seen = self._verified.get(parsed[0])
+        return seen is not None and hmac.compare_digest(seen[1], _digest(presented.strip()))
+
     def active(self, key_id: str) -> ApiKey | None:
         """The key with this id when it exists and is not revoked (for signed sessions)."""
         record = self.get(key_id)

@@ -1,8 +1,9 @@
 """Stateless scoring of projects sent in the body.
 
 The body is parsed from its bytes by pydantic (``model_validate_json``, no intermediate
-Python objects); small bodies without explanations take ``api.fast_score``, the rest the
-general path in the thread pool; the answer is written with orjson.
+Python objects); bodies without explanations of up to ``FAST_MAX_PROJECTS`` take
+``api.fast_score`` (on the event loop up to ``INLINE_PROJECTS``, else in the thread pool), the
+rest the general path in the thread pool; the answer is written with orjson.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from api.deps import ModelsDep, SettingsDep
 from api.errors import responses
 from api.fast_score import fast_score
 from api.schemas import ScoreIn, ScoreOut
-from api.services import check_limits, observe_scores, score_request
+from api.services import ModelState, check_limits, observe_scores, score_request
+from risk_model.config import Settings
 
 router = APIRouter(prefix="/v1", tags=["score"])
 
@@ -30,6 +32,15 @@ REQUEST_BODY: dict[str, Any] = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScoreIn"}}},
     }
 }
+
+
+INLINE_PROJECTS = 10
+"""Bodies up to this many projects are scored on the event loop (a millisecond or two, no
+thread hop); larger ones in the thread pool, so they never hold up other requests."""
+
+
+def _score(body: ScoreIn, models: ModelState, settings: Settings) -> ScoreOut:
+    return fast_score(body, models, settings) or score_request(body, models, settings)
 
 
 class ORJSONResponse(Response):
@@ -68,8 +79,8 @@ async def score(
 ) -> Response:
     body = parse_body(await request.body())
     check_limits(body, settings)
-    out = fast_score(body, models, settings)
+    out = fast_score(body, models, settings) if len(body.projects) <= INLINE_PROJECTS else None
     if out is None:
-        out = await run_in_threadpool(score_request, body, models, settings)
+        out = await run_in_threadpool(_score, body, models, settings)
     observe_scores(request.app.state.metrics, out)
     return ORJSONResponse(out.model_dump())

@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.fast import day_number, project_features
+from features.fast import day_number, latest_features, project_features
 from features.pipeline import build_features
 from features.registry import CATEGORICAL
 from risk_model.schemas import SCHEDULE_QUALITY_FIELDS, conform_projects, conform_snapshots
@@ -132,3 +132,18 @@ def test_latest_only_is_the_last_row() -> None:
     assert all(_same(latest[k], rows[-1][k]) for k in latest)
     assert latest["n_reports"] == 2
     assert latest["cpi"] == 15.0 / 22.0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(histories(), min_size=1, max_size=6))
+def test_many_projects_at_once_equal_each_project_alone(
+    many: list[tuple[dict[str, Any], list[dict[str, Any]], dict[str, float]]],
+) -> None:
+    """``latest_features`` over several projects gives each project's own latest row."""
+    items = [({**p, "project_id": f"P-{i}"}, r, a) for i, (p, r, a) in enumerate(many)]
+    together = latest_features(items)
+    assert len(together) == len(items)
+    for got, (project, reports, attributes) in zip(together, items, strict=True):
+        (alone,) = project_features(project, reports, attributes=attributes)
+        assert got.keys() == alone.keys()
+        assert all(_same(got[k], alone[k]) for k in alone), project["project_id"]
