@@ -116,6 +116,12 @@ class FeatureColumns:
     def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The float matrix LightGBM sees: numbers as float64, categories as codes (NaN unseen)."""
         out = np.empty((len(frame), len(self._features)), dtype=np.float64)
+        numbers = [j for j, name in enumerate(self._features) if name not in self.categories_]
+        block = frame[[self._features[j] for j in numbers]] if numbers else None
+        if block is not None and all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
+            # every number column already numeric: one conversion, not one per column
+            out[:, numbers] = block.to_numpy(dtype=np.float64, na_value=np.nan)
+            numbers = []
         for j, name in enumerate(self._features):
             col = frame[name]
             if name in self.categories_:
@@ -124,7 +130,7 @@ class FeatureColumns:
                 codes = cat.codes.astype(np.float64)
                 codes[codes < 0] = np.nan
                 out[:, j] = codes
-            else:
+            elif j in numbers:
                 out[:, j] = pd.to_numeric(col, errors="raise").to_numpy(
                     dtype=np.float64, na_value=np.nan
                 )
