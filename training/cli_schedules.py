@@ -14,25 +14,6 @@ from risk_model.exceptions import Problem, ValidationFailed
 from training.cli import _fail, console, out
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if unit == "share":
-        return f"{100 * value:.1f}%"
-    if unit == "count":
-        return f"{value:.0f}"
-    if unit == "pass":
-        return "pass" if value >= 0.5 else "fail"
-    return f"{value:.2f}"
-
-
-def _threshold(spec: Any) -> str:
-    if spec.unit == "pass":
-        return "must pass"
-    sign = "≥" if spec.higher_is_better else "≤"
-    return f"{sign} {_fmt(spec.threshold, spec.unit)}"
-
-
 def _number(value: Any) -> float | None:
     if value is None:
         return None
@@ -104,7 +85,7 @@ def schedule_report(path: Path) -> list[dict[str, Any]]:
 
 
 def _print(entry: dict[str, Any]) -> None:
-    from features.sources.schedules.dcma import CHECKS
+    from features.sources.schedules.dcma import CHECKS, format_value, threshold_text
 
     specs = {s.key: s for s in CHECKS}
     title = (
@@ -131,7 +112,7 @@ def _print(entry: dict[str, Any]) -> None:
         if c["population"] and spec.unit == "share":
             detail = f"{c['flagged']} of {c['population']}" + (f"; {detail}" if detail else "")
         table.add_row(
-            str(c["number"]), c["title"], _fmt(c["value"], spec.unit), _threshold(spec),
+            str(c["number"]), c["title"], format_value(c["value"], spec.unit), threshold_text(spec),
             result, detail,
         )  # fmt: skip
     out.print(table)

@@ -21,6 +21,7 @@ from api.services import models_out, project_detail
 from api.web.assets import plotly_js, templates
 from api.web.models_view import model_page
 from api.web.views import SORTS, BoardCache, Filters, portfolio_page
+from features.schedule_quality import latest_schedule_findings
 from model_registry.registry import ModelRegistry
 from risk_model.config import TARGETS
 from risk_model.exceptions import ModelNotAvailable, PmoRiskError, UnknownProject
@@ -114,7 +115,8 @@ def project(
     try:
         detail = project_detail(store, models, settings, project_id)
         risks = risks_out(project_id, register.risks(project_id), register.today)
-        levers = lever_table(project_frames(store, project_id))
+        frames = project_frames(store, project_id)
+        levers = lever_table(frames)
     except PmoRiskError as exc:
         return _problem(request, exc)
     data = {
@@ -129,6 +131,7 @@ def project(
         detail=detail,
         risks=risks,
         levers=levers,
+        schedule=latest_schedule_findings(frames.snapshots, project_id),
         data=data,
         targets=_targets(models),
     )

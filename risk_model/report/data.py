@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from features.pipeline import build_features
+from features.schedule_quality import ScheduleFindings, latest_schedule_findings
 from risk_model.board import Board, Row, compute_board, improved, newly_top
 from risk_model.config import Settings
 from risk_model.portfolio import score_features
@@ -38,6 +39,8 @@ class ProjectSection:
     charts: dict[str, str]
     """name -> inline SVG."""
     risks: list[Risk]
+    schedule: ScheduleFindings | None = None
+    """DCMA findings of the latest schedule update up to the report date (None: no schedule)."""
 
 
 @dataclass
@@ -142,6 +145,7 @@ def _section(
         else None,
         svgs,
         risks,
+        latest_schedule_findings(snapshots, row.project_id),
     )
 
 

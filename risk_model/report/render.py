@@ -192,6 +192,32 @@ def render_xlsx(data: ReportData) -> bytes:
         risk_rows,
         {9: "yyyy-mm-dd"},
     )
+    dcma_rows: list[list[Any]] = [
+        [
+            sec.row.project_id,
+            sec.schedule.as_of,
+            c.number,
+            c.title,
+            c.value,
+            c.value_text,
+            c.threshold_text,
+            c.result,
+        ]
+        for sec in data.sections
+        if sec.schedule is not None
+        for c in sec.schedule.checks
+    ]
+    no_schedule = [sec.row.project_id for sec in data.sections if sec.schedule is None]
+    ws = _sheet(
+        wb,
+        "Schedule quality",
+        ["Project", "Schedule update", "#", "Check", "Value", "Shown as", "Threshold", "Result"],
+        dcma_rows,
+        {2: "yyyy-mm-dd", 5: "0.000"},
+    )
+    if no_schedule:
+        ws.append([])
+        ws.append([f"No schedule imported for: {', '.join(no_schedule)}"])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +122,68 @@ def test_what_if_over_http(client: TestClient) -> None:
     if under["current"] < 0.99:  # any step that keeps it under counts; the smallest is chosen
         assert under["best"] is not None and under["best"]["probability"] < 0.99
     assert client.post("/v1/projects/NOPE/what-if", json={"changes": {}}).status_code == 404
+
+
+@pytest.fixture(scope="module")
+def scheduled(
+    trained_home: Settings,
+    copy_store: Callable[..., Settings],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Settings, list[Path]]:
+    """A private store with the trained portfolio plus one project imported, as
+    ``pmo-risk import`` does, from two P6 schedule updates (XER)."""
+    from features.sources.importer import import_paths
+    from features.sources.intake import survey
+    from risk_model.store import Store
+    from training.synthetic_schedule import write_synthetic_xer
+
+    settings = copy_store(trained_home, "web-schedule")
+    folder = tmp_path_factory.mktemp("xer")
+    paths = []
+    for name, progress, delay in (("u1.xer", 0.3, 5.0), ("u2.xer", 0.6, 40.0)):
+        write_synthetic_xer(folder / name, n_activities=90, n_relationships=130, seed=8,
+                            progress=progress, delay_days=delay, cost_overrun=0.2)  # fmt: skip
+        paths.append(folder / name)
+    store = Store(settings.store_url)
+    try:
+        import_paths(store, survey([folder]))
+    finally:
+        store.dispose()
+    return settings, paths
+
+
+def test_project_page_shows_the_latest_schedule_updates_dcma_findings(
+    scheduled: tuple[Settings, list[Path]], authorize: Callable[..., Any]
+) -> None:
+    from features.sources.schedules import read_schedule
+    from features.sources.schedules.dcma import assess
+
+    settings, paths = scheduled
+    (latest,) = (assess(s) for s in read_schedule(paths[-1]))
+    with TestClient(create_app(settings)) as c:
+        authorize(c, role="viewer")
+        page = c.get("/projects/SYN-1")
+        assert page.status_code == 200, page.text
+        html = page.text
+        assert f"From the schedule update of {latest.data_date.date()}" in html
+        rows = re.findall(
+            r'<tr data-check="(\d+)" data-result="([a-z ]+)">(.*?)</tr>', html, flags=re.S
+        )
+        assert [int(n) for n, _, _ in rows] == list(range(1, 15))
+        for (_, result, cells), check in zip(rows, latest.checks, strict=True):
+            words = {True: "pass", False: "fail", None: "not computed"}[check.passed]
+            assert result == words
+            assert check.spec.title in cells
+            assert {"pass": "✓ pass", "fail": "✗ FAIL", "not computed": "– not computed"}[
+                words
+            ] in cells  # the verdict in words, not colour alone
+        passed = sum(ch.passed is True for ch in latest.checks)
+        assert (
+            f"{passed} of {sum(ch.passed is not None for ch in latest.checks)} checks pass" in html
+        )
+        assert 'id="no-schedule"' not in html
+
+        other = c.get("/v1/portfolio/risks", params={"limit": 1}).json()["items"][0]
+        plain = c.get(f"/projects/{other['project_id']}").text
+        assert 'id="no-schedule"' in plain and "This project has no schedule" in plain
+        assert 'id="dcma-table"' not in plain

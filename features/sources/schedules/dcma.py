@@ -25,7 +25,17 @@ from typing import TypeVar
 
 from features.sources.schedules.model import HARD_CONSTRAINTS, Activity, Link, Schedule
 
-__all__ = ["CHECKS", "DcmaCheck", "DcmaReport", "assess", "forward_finish", "forward_pass"]
+__all__ = [
+    "CHECKS",
+    "DcmaCheck",
+    "DcmaReport",
+    "assess",
+    "format_value",
+    "forward_finish",
+    "forward_pass",
+    "threshold_text",
+    "verdict",
+]
 
 HIGH_FLOAT_DAYS = 44.0
 HIGH_DURATION_DAYS = 44.0
@@ -80,6 +90,37 @@ CHECKS: tuple[CheckSpec, ...] = (
 )  # fmt: skip
 
 
+def format_value(value: float | None, unit: str) -> str:
+    """A check's value as people read it: ``12.5%``, ``3``, ``pass`` / ``fail``, ``0.97``;
+    ``n/a`` when it could not be computed."""
+    if value is None or value != value:  # None or NaN
+        return "n/a"
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    if unit == "count":
+        return f"{value:.0f}"
+    if unit == "pass":
+        return "pass" if value >= 0.5 else "fail"
+    return f"{value:.2f}"
+
+
+def threshold_text(spec: CheckSpec) -> str:
+    """The DCMA guideline in words: ``≤ 5.0%``, ``≥ 0.95``, ``must pass``."""
+    if spec.unit == "pass":
+        return "must pass"
+    sign = "≥" if spec.higher_is_better else "≤"
+    return f"{sign} {format_value(spec.threshold, spec.unit)}"
+
+
+def verdict(spec: CheckSpec, value: float | None) -> bool | None:
+    """True when ``value`` meets the guideline, False when not, None when there is no value."""
+    if value is None or value != value:
+        return None
+    if spec.higher_is_better:
+        return value >= spec.threshold - _EPS
+    return value <= spec.threshold + _EPS
+
+
 @dataclass(frozen=True)
 class DcmaCheck:
     spec: CheckSpec
@@ -90,11 +131,7 @@ class DcmaCheck:
 
     @property
     def passed(self) -> bool | None:
-        if self.value is None:
-            return None
-        if self.spec.higher_is_better:
-            return self.value >= self.spec.threshold - _EPS
-        return self.value <= self.spec.threshold + _EPS
+        return verdict(self.spec, self.value)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def test_excel_report_has_formatted_tables(report: ReportData) -> None:
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(render(report, "xlsx")))
-    assert wb.sheetnames == ["Summary", "Top projects", "All projects", "Risks"]
+    assert wb.sheetnames == ["Summary", "Top projects", "All projects", "Risks", "Schedule quality"]
     top = wb["Top projects"]
     assert [c.value for c in top["A"][1:]] == [r.project_id for r in report.top]
     assert top.tables and top.freeze_panes == "B2"
@@ -91,3 +91,51 @@ def test_band_changes_list_only_moves_into_a_higher_band(
         assert names.index(a.band_now) > names.index(a.band_before)
         assert earlier[a.project_id].band[a.target] == a.band_before
     assert band_changes(now, now) == []
+
+
+@pytest.fixture(scope="module")
+def schedule_report(
+    trained_home: Settings, models: dict[str, Any], simulated: Any, tmp_path_factory: Any
+) -> ReportData:
+    """A report of a store holding one project imported from two P6 updates and two from
+    spreadsheet-like history (the simulated portfolio)."""
+    from features.sources.importer import import_paths
+    from features.sources.intake import survey
+    from training.synthetic_schedule import write_synthetic_xer
+
+    folder = tmp_path_factory.mktemp("xer")
+    for name, progress, delay in (("u1.xer", 0.3, 5.0), ("u2.xer", 0.6, 40.0)):
+        write_synthetic_xer(folder / name, n_activities=90, n_relationships=130, seed=8,
+                            progress=progress, delay_days=delay, cost_overrun=0.2)  # fmt: skip
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}").init()
+    active = simulated.projects.loc[simulated.projects["status"] == "active"].head(2)
+    ids = list(active["project_id"])
+    store.import_frames(
+        active, simulated.snapshots.loc[simulated.snapshots["project_id"].isin(ids)]
+    )
+    import_paths(store, survey([folder]))
+    return build_report(store, models, trained_home, top=3)
+
+
+def test_report_pages_show_schedule_quality_or_say_there_is_no_schedule(
+    schedule_report: ReportData,
+) -> None:
+    from openpyxl import load_workbook
+
+    by_id = {s.row.project_id: s for s in schedule_report.sections}
+    assert "SYN-1" in by_id and len(by_id) == 3
+    findings = by_id["SYN-1"].schedule
+    assert findings is not None and len(findings.checks) == 14
+    assert all(s.schedule is None for pid, s in by_id.items() if pid != "SYN-1")
+    html = render(schedule_report, "html").decode()
+    assert html.count("Schedule quality (DCMA 14-point checks)") == 3
+    assert f"Schedule update of {findings.as_of}" in html
+    assert html.count("This project has no schedule") == 2
+    for c in findings.checks:
+        assert c.title in html
+    wb = load_workbook(io.BytesIO(render(schedule_report, "xlsx")))
+    sheet = wb["Schedule quality"]
+    rows = list(sheet.iter_rows(min_row=2, max_row=15, values_only=True))
+    assert [r[0] for r in rows] == ["SYN-1"] * 14
+    assert [r[7] for r in rows] == [c.result for c in findings.checks]
+    assert any("No schedule imported for" in str(r[0]) for r in sheet.iter_rows(values_only=True))
