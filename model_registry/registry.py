@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +25,9 @@ from risk_model.exceptions import ModelNotAvailable
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 EXPERIMENT = "pmo-risk"
+BACKTEST_EXPERIMENT = "pmo-risk-backtest"
+"""Where ``pmo-risk evaluate`` logs its backtests (``training.backtest_report.log_report``)."""
+BACKTEST_JSON = "backtest.json"
 #: Run artifacts a registered version carries besides its model (issue 3, section 5): written
 #: by ``training.train.log_fit`` and ``training.retrain``, read here for the API.
 MODEL_CARD_JSON = "model_card.json"
@@ -93,6 +96,17 @@ class ModelCard:
     @property
     def limitations(self) -> list[str]:
         return [str(x) for x in (self.card or {}).get("limitations", [])]
+
+
+@dataclass(frozen=True)
+class BacktestRecord:
+    """The latest finished backtest run covering a target: when, which run, every figure."""
+
+    target: str
+    run_id: str
+    started_at: datetime
+    figures: dict[str, Any]
+    """The target's entry of ``backtest.json`` (folds, cut-offs, metrics by stage...)."""
 
 
 @dataclass(frozen=True)
@@ -345,6 +359,35 @@ class ModelRegistry:
             return json.loads(text)
         except ValueError:
             return None
+
+    def latest_backtest(self, target: str, *, runs: int = 50) -> BacktestRecord | None:
+        """The newest finished run of ``BACKTEST_EXPERIMENT`` that backtested ``target`` and
+        kept its ``backtest.json``; None when there is none (or the registry cannot be read)."""
+        try:
+            exp = self._client.get_experiment_by_name(BACKTEST_EXPERIMENT)
+            if exp is None:
+                return None
+            found = self._client.search_runs(
+                [exp.experiment_id],
+                filter_string="attributes.status = 'FINISHED'",
+                order_by=["attributes.start_time DESC"],
+                max_results=runs,
+            )
+        except Exception:
+            return None
+        for run in found:
+            if target not in str(run.data.params.get("targets", "")).split(","):
+                continue
+            report = self.run_artifact_json(run.info.run_id, BACKTEST_JSON)
+            figures = (report or {}).get("targets", {}).get(target)
+            if isinstance(figures, dict):
+                started = datetime.fromtimestamp(run.info.start_time / 1000, tz=UTC)
+                return BacktestRecord(target, run.info.run_id, started, figures)
+        return None
+
+    def latest_backtests(self, targets: Iterable[str]) -> dict[str, BacktestRecord | None]:
+        """``latest_backtest`` of each target."""
+        return {t: self.latest_backtest(t) for t in targets}
 
     def version_for(self, target: str, alias: str) -> str | None:
         """The version an alias points at, or None."""

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from model_registry.registry import BACKTEST_EXPERIMENT
 from training.backtest import Backtest
 from training.evaluate import OVERALL, STAGES
 from training.plots import auc_by_stage_figure, reliability_figure
@@ -326,7 +327,7 @@ def log_report(
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
-    name = "pmo-risk-backtest"
+    name = BACKTEST_EXPERIMENT
     exp = client.get_experiment_by_name(name)
     exp_id = (
         exp.experiment_id

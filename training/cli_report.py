@@ -37,7 +37,12 @@ def report(
     ] = None,
     top: Annotated[int, typer.Option(min=1, max=100, help="Projects with their own page.")] = 10,
 ) -> None:
-    """Write the portfolio report: executive summary, top projects, model accuracy."""
+    """Write the portfolio report: executive summary, top projects, model accuracy.
+
+    The accuracy statement comes from each target's latest backtest (`pmo-risk evaluate`)
+    when one was logged, else from the champion's single held-out test split.
+    """
+    from model_registry.registry import ModelRegistry
     from risk_model.report import FORMATS, build_report, render
 
     if fmt not in FORMATS:
@@ -48,8 +53,11 @@ def report(
         with _steps(3) as advance:
             advance("loading models")
             models = _load_models(settings)
+            backtests = ModelRegistry.from_settings(settings).latest_backtests(models)
             advance("scoring the portfolio")
-            data = build_report(_store(settings), models, settings, as_of=day, top=top)
+            data = build_report(
+                _store(settings), models, settings, as_of=day, top=top, backtests=backtests
+            )
             advance(f"writing {fmt}")
             body = render(data, fmt)
     except PmoRiskError as exc:

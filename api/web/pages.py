@@ -14,7 +14,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.auth import PageAnalyst, PageViewer
-from api.deps import ModelsDep, PortfolioCacheDep, RegisterDep, SettingsDep, StoreDep
+from api.deps import (
+    ModelsDep,
+    PortfolioCacheDep,
+    RegisterDep,
+    RegistryDep,
+    SettingsDep,
+    StoreDep,
+)
 from api.routes.risks import risks_out
 from api.scenarios import lever_table, project_frames
 from api.services import models_out, project_detail
@@ -184,6 +191,7 @@ def portfolio_report(
     settings: SettingsDep,
     cache: PortfolioCacheDep,
     board: BoardDep,
+    registry: RegistryDep,
     format: Annotated[str, Query(pattern="^(html|pdf|xlsx)$")] = "html",
     as_of: Annotated[date | None, Query(description="Report date (default: latest)")] = None,
     top: Annotated[int, Query(ge=1, le=50)] = 10,
@@ -194,7 +202,10 @@ def portfolio_report(
         current = None
         if as_of is None:
             current = board.get(cache.get(store, models, settings), store, settings)
-        data = build_report(store, loaded, settings, as_of=as_of, top=top, board=current)
+        backtests = registry.latest_backtests(loaded)
+        data = build_report(
+            store, loaded, settings, as_of=as_of, top=top, board=current, backtests=backtests
+        )
         body = render(data, format)
     except PmoRiskError as exc:
         return _problem(request, exc)

@@ -15,10 +15,9 @@ from risk_model.board import Board, Row, compute_board, improved, newly_top
 from risk_model.config import Settings
 from risk_model.portfolio import score_features
 from risk_model.report import charts
+from risk_model.report.accuracy import Accuracy, BacktestFigures, accuracy_statements
 from risk_model.risk_register import Risk, RiskRegister
 from risk_model.store import Store
-
-ACCURACY_BASELINES = ("evm_rule", "index_forecast", "pm_forecast", "base_rate")
 
 
 @dataclass
@@ -53,7 +52,7 @@ class ReportData:
     summaries: list[TargetSummary]
     top: list[Row]
     sections: list[ProjectSection]
-    accuracy: list[str]
+    accuracy: list[Accuracy]
     rows: list[Row] = field(default_factory=list)
 
 
@@ -77,33 +76,6 @@ def _summary(board: Board, target: str) -> TargetSummary:
         improved(board.rows, target, board.band_names),
         scored,
     )
-
-
-def accuracy_statements(models: Mapping[str, Any]) -> list[str]:
-    """One sentence per target from the champion's held-out test metrics."""
-    out: list[str] = []
-    for target, m in models.items():
-        metrics: Mapping[str, float] = getattr(m, "metrics", {}) or {}
-        auc = metrics.get("test.overall.model.roc_auc")
-        brier = metrics.get("test.overall.model.brier")
-        if auc is None:
-            out.append(f"{target}: no test metrics recorded for model version {m.version}.")
-            continue
-        beside = [
-            f"{b.replace('_', ' ')} {v:.2f}"
-            for b in ACCURACY_BASELINES
-            if (v := metrics.get(f"test.overall.{b}.roc_auc")) is not None
-        ]
-        text = (
-            f"{target} overrun (model version {m.version}): on the latest-finishing projects "
-            f"held out from training it ranks with ROC-AUC {auc:.2f}"
-        )
-        if brier is not None:
-            text += f" and Brier score {brier:.3f}"
-        if beside:
-            text += f" (baselines on the same reports: {', '.join(beside)})"
-        out.append(text + ".")
-    return out
 
 
 def _section(
@@ -157,11 +129,13 @@ def build_report(
     as_of: date | None = None,
     top: int = 10,
     board: Board | None = None,
+    backtests: Mapping[str, BacktestFigures | None] | None = None,
 ) -> ReportData:
     """The report of the portfolio as of ``as_of`` (default: every project's latest report).
 
     ``models`` maps target -> ``LoadedModel``; ``board`` may be passed when already computed
-    for the same date (the web app's cache).
+    for the same date (the web app's cache); ``backtests`` maps target -> its latest logged
+    backtest (``ModelRegistry.latest_backtest``), the source of the accuracy statement.
     """
     ts = pd.Timestamp(as_of) if as_of is not None else None
     if board is None:
@@ -180,6 +154,6 @@ def build_report(
         summaries=[_summary(board, t) for t in targets],
         top=chosen,
         sections=sections,
-        accuracy=accuracy_statements(models),
+        accuracy=accuracy_statements(models, backtests),
         rows=ranked,
     )

@@ -83,7 +83,8 @@ def _sheet(
 
 
 def render_xlsx(data: ReportData) -> bytes:
-    """Summary, top projects, every project, open risks and actions, accuracy: one sheet each."""
+    """Summary, top projects, every project, open risks and actions, accuracy by stage, schedule
+    quality: one sheet each."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -120,8 +121,8 @@ def render_xlsx(data: ReportData) -> bytes:
         )
         ws.cell(row=ws.max_row, column=3 + len(data.band_names)).number_format = "#,##0"
     ws.append([])
-    for line in data.accuracy:
-        ws.append([line])
+    for acc in data.accuracy:
+        ws.append([acc.text])
     ws.column_dimensions["A"].width = 24
     targets = data.targets
 
@@ -191,6 +192,37 @@ def render_xlsx(data: ReportData) -> bytes:
         ],
         risk_rows,
         {9: "yyyy-mm-dd"},
+    )
+    _sheet(
+        wb,
+        "Accuracy",
+        [
+            "Target",
+            "Source",
+            "Stage",
+            "Model ROC-AUC",
+            "Model Brier",
+            "Best baseline",
+            "Baseline ROC-AUC",
+            "Baseline Brier",
+            "Reports",
+        ],
+        [
+            [
+                acc.target,
+                acc.source,
+                st.label,
+                st.model_auc,
+                st.model_brier,
+                acc.baseline_label if acc.baseline else None,
+                st.baseline_auc,
+                st.baseline_brier,
+                st.reports,
+            ]
+            for acc in data.accuracy
+            for st in acc.stages
+        ],
+        {4: "0.00", 5: "0.000", 7: "0.00", 8: "0.000", 9: "#,##0"},
     )
     dcma_rows: list[list[Any]] = [
         [

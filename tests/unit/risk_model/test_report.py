@@ -32,7 +32,9 @@ def test_report_ranks_the_worst_projects_first(report: ReportData) -> None:
     assert [r.worst() for r in report.top] == sorted(worst, reverse=True)[:3]
     for s in report.summaries:
         assert sum(s.per_band.values()) == s.scored
-    assert all("ROC-AUC" in line for line in report.accuracy)
+    for acc in report.accuracy:  # no backtest in this registry: the test split, said plainly
+        assert acc.source == "test split" and "no backtest has been logged" in acc.text
+        assert "ROC-AUC" in acc.text and acc.stages[0].stage == "overall"
 
 
 def test_html_report_has_summary_pages_and_charts(report: ReportData) -> None:
@@ -48,7 +50,14 @@ def test_excel_report_has_formatted_tables(report: ReportData) -> None:
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(render(report, "xlsx")))
-    assert wb.sheetnames == ["Summary", "Top projects", "All projects", "Risks", "Schedule quality"]
+    assert wb.sheetnames == [
+        "Summary",
+        "Top projects",
+        "All projects",
+        "Risks",
+        "Accuracy",
+        "Schedule quality",
+    ]
     top = wb["Top projects"]
     assert [c.value for c in top["A"][1:]] == [r.project_id for r in report.top]
     assert top.tables and top.freeze_panes == "B2"
@@ -139,3 +148,80 @@ def test_report_pages_show_schedule_quality_or_say_there_is_no_schedule(
     assert [r[0] for r in rows] == ["SYN-1"] * 14
     assert [r[7] for r in rows] == [c.result for c in findings.checks]
     assert any("No schedule imported for" in str(r[0]) for r in sheet.iter_rows(values_only=True))
+
+
+@pytest.fixture(scope="module")
+def backtested(
+    trained_home: Settings, simulated: Any, tmp_path_factory: Any
+) -> tuple[ModelRegistry, dict[str, Any], str]:
+    """A private copy of the trained registry with a real schedule backtest logged twice by
+    ``pmo-risk evaluate``'s logger (once for another target list first); returns the
+    registry, backtest.json and the newest run's id."""
+    import json
+    import shutil
+
+    from training.backtest import run_backtest
+    from training.backtest_report import log_report, write_report
+
+    folder = tmp_path_factory.mktemp("registry")
+    shutil.copy(trained_home.home / "mlflow.db", folder / "mlflow.db")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    bt = run_backtest(
+        simulated.projects, simulated.snapshots, trained_home, target="schedule", folds=2
+    )
+    paths = write_report({"schedule": bt}, folder / "bt", title="t", meta={})
+    for targets in ("cost", "schedule"):  # the older run does not cover the schedule target
+        run_id = log_report(
+            {"schedule": bt} if targets == "schedule" else {},
+            paths,
+            tracking_uri=uri,
+            artifact_root=folder / "artifacts",
+            params={"targets": targets, "folds": 2},
+        )
+    figures = json.loads(paths[0].read_text())["targets"]["schedule"]
+    return ModelRegistry(uri, folder / "artifacts"), figures, run_id
+
+
+def test_accuracy_comes_from_the_latest_backtest_when_there_is_one(
+    trained_home: Settings, models: dict[str, Any], backtested: Any
+) -> None:
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    from risk_model.report.accuracy import backtest_groups, best_baseline
+
+    registry, figures, run_id = backtested
+    record = registry.latest_backtest("schedule")
+    assert record is not None and record.run_id == run_id
+    assert registry.latest_backtest("cost") is None  # the cost-only run holds no cost figures
+    backtests = registry.latest_backtests(models)
+    data = build_report(
+        Store(trained_home.store_url), models, trained_home, top=1, backtests=backtests
+    )
+    by_target = {a.target: a for a in data.accuracy}
+    sched = by_target["schedule"]
+    assert sched.source == "backtest"
+    assert f"backtest of {record.started_at:%Y-%m-%d}" in sched.text
+    assert f"MLflow run {run_id[:8]}" in sched.text and "2 folds" in sched.text
+    groups = backtest_groups(figures)
+    baseline = best_baseline(groups["overall"])
+    assert baseline is not None and baseline != "oracle" and sched.baseline == baseline
+    assert sched.stages[0].stage == "overall" and len(sched.stages) >= 3
+    for st in sched.stages:  # every figure is the backtest's own, stage by stage
+        assert st.model_auc == pytest.approx(groups[st.stage]["model"]["roc_auc"])
+        assert st.model_brier == pytest.approx(groups[st.stage]["model"]["brier"])
+        assert st.baseline_auc == pytest.approx(groups[st.stage][baseline]["roc_auc"])
+        assert f"{st.model_auc:.2f}" in sched.text
+    assert by_target["cost"].source == "test split"  # no backtest of cost: the fallback
+
+    html = render(data, "html").decode()
+    assert "From the backtest." in html and "No backtest yet: from the single test split." in html
+    assert f"{sched.stages[0].model_brier:.3f}" in html
+    text = "\n".join(
+        p.extract_text() or "" for p in PdfReader(io.BytesIO(render(data, "pdf"))).pages
+    )
+    assert "From the backtest." in text and f"MLflow run {run_id[:8]}" in text
+    sheet = load_workbook(io.BytesIO(render(data, "xlsx")))["Accuracy"]
+    rows = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "schedule"]
+    assert [r[1] for r in rows] == ["backtest"] * len(sched.stages)
+    assert rows[0][3] == pytest.approx(sched.stages[0].model_auc)
