@@ -1,4 +1,4 @@
-"""The model page's data: versions, metrics by stage beside baselines, artifacts."""
+"""The model page's data: versions, metrics by stage beside baselines, artifacts, drift."""
 
 from __future__ import annotations
 
@@ -49,10 +49,52 @@ class TargetView:
 
 
 @dataclass
+class DriftView:
+    """The latest drift check of a loaded model (PSI per feature, training time or retrain)."""
+
+    target: str
+    version: str
+    source: str
+    """``retrain`` (the latest ``pmo-risk retrain`` check), ``training`` or ``none``."""
+    checked_at: str | None
+    flagged: list[tuple[str, float | None]]
+    """Features over the PSI threshold with their PSI, worst first."""
+    highest: tuple[str, float] | None
+    """The feature with the highest PSI (when nothing is flagged)."""
+    features: int
+    error: str | None = None
+
+
+@dataclass
 class ModelPage:
     targets: list[TargetView]
     metric_names: tuple[tuple[str, str], ...] = METRICS
     error: str | None = None
+    drift: list[DriftView] = field(default_factory=list)
+    psi_threshold: float = 0.0
+
+
+def _psi(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if v == v else None
+
+
+def drift_view(registry: ModelRegistry, target: str, version: str) -> DriftView:
+    """The flagged features of a version's latest drift check with their PSI."""
+    try:
+        card = registry.model_card(target, version)
+    except Exception as exc:  # an unreadable card must not break the page
+        return DriftView(target, version, "none", None, [], None, 0, f"cannot read: {exc}")
+    psi = {str(f.get("feature")): _psi(f.get("psi")) for f in card.drift}
+    flagged = sorted(((f, psi.get(f)) for f in card.drift_flagged), key=lambda x: -(x[1] or 0.0))
+    known = [(f, v) for f, v in psi.items() if v is not None]
+    highest = max(known, key=lambda x: x[1]) if known else None
+    return DriftView(
+        target, version, card.drift_source, card.drift_checked_at, flagged, highest, len(psi)
+    )
 
 
 def _version(registry: ModelRegistry, info: ModelInfo) -> VersionView:
@@ -71,7 +113,8 @@ def _version(registry: ModelRegistry, info: ModelInfo) -> VersionView:
 
 
 def model_page(settings: Settings, models: ModelState) -> ModelPage:
-    """Every target's champion and challenger with their metrics, plots and text artifacts."""
+    """Every target's champion and challenger with their metrics, plots and text artifacts,
+    and the drift flags of each loaded version."""
     registry = ModelRegistry.from_settings(settings)
     try:
         infos = registry.list_models()
@@ -94,4 +137,5 @@ def model_page(settings: Settings, models: ModelState) -> ModelPage:
             scorers += [s for s in metrics[stage] if s not in scorers]
         others = [m for m in mine if m is not champ and m is not chall]
         views.append(TargetView(target, cv, hv, others, stages, scorers))
-    return ModelPage(views)
+    drift = [drift_view(registry, t, m.version) for t, m in models.loaded.items()]
+    return ModelPage(views, drift=drift, psi_threshold=settings.psi_threshold)

@@ -135,3 +135,48 @@ def test_metrics_expose_the_loaded_models_drift_flags_per_target(
     counts = _gauges(r.text, "pmo_risk_drift_flagged_features")
     flagged = client.get("/v1/models").json()["models"][0]["drift_flagged"]
     assert counts == {("schedule",): float(len(flagged))}
+
+
+def test_models_page_shows_the_drift_flags_with_their_psi(client: TestClient) -> None:
+    """The page says what GET /v1/models/{target}/card says: each flagged feature with its PSI
+    (or that none drifted, naming the highest PSI)."""
+    import re
+
+    card = client.get("/v1/models/schedule/card").json()
+    page = client.get("/models")
+    assert page.status_code == 200, page.text
+    block = re.search(
+        r'<div class="panel" data-drift="schedule" data-drift-source="training">(.*?)</div>',
+        page.text,
+        flags=re.S,
+    )
+    assert block is not None, page.text
+    html = block.group(1)
+    assert f"on {len(card['drift'])} features" in html
+    psi = {f["feature"]: f["psi"] for f in card["drift"]}
+    shown = dict(re.findall(r'<tr data-feature="([^"]+)"><th scope="row">[^<]+</th>'
+                            r'<td class="num">([0-9.]+)</td>', html))  # fmt: skip
+    assert set(shown) == set(card["drift_flagged"])
+    for feature, value in shown.items():
+        assert float(value) == pytest.approx(psi[feature], abs=5e-4)
+    if not card["drift_flagged"]:
+        feature, value = max(((f, v) for f, v in psi.items() if v is not None), key=lambda x: x[1])
+        assert f"no feature drifted</strong> (highest PSI: {feature} {value:.3f})" in html
+    else:
+        assert f"{len(card['drift_flagged'])} feature" in html
+
+
+def test_drift_view_of_a_retrain_check_lists_its_flagged_features(
+    retrained: tuple[Settings, Decision],
+) -> None:
+    from api.web.models_view import drift_view
+
+    settings, decision = retrained
+    view = drift_view(ModelRegistry.from_settings(settings), "schedule", decision.champion_before)
+    assert view.source == "retrain" and view.checked_at
+    psi = {f["feature"]: f["psi"] for f in decision.drift}
+    assert [f for f, _ in view.flagged] == sorted(
+        decision.drift_flagged, key=lambda f: -(psi.get(f) or 0.0)
+    )
+    assert all(v == pytest.approx(psi[f]) for f, v in view.flagged)
+    assert view.features == len(decision.drift)

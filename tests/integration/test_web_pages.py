@@ -94,6 +94,15 @@ def test_models_page_shows_metrics_beside_baselines_and_plots(client: TestClient
     assert img.status_code == 200 and img.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_models_page_says_when_no_drift_check_was_made(client: TestClient) -> None:
+    models = client.get("/v1/models").json()["models"]
+    assert models and all(m["drift_source"] == "none" for m in models)
+    page = client.get("/models").text
+    for m in models:
+        assert f'data-drift="{m["target"]}" data-drift-source="none"' in page
+    assert page.count("No drift check yet for this version") == len(models)
+
+
 def test_import_page_and_local_chart_library(client: TestClient) -> None:
     assert 'id="import-form"' in client.get("/import").text
     js = client.get("/vendor/plotly.min.js")
