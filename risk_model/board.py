@@ -9,8 +9,8 @@ features and scoring; nothing in the core of ``risk_model`` imports it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, cast
 
@@ -87,6 +87,10 @@ class Board:
 
     def options(self, attr: str) -> list[str]:
         return sorted({v for r in self.rows if (v := getattr(r, attr)) is not None})
+
+    def filtered(self, keep: Callable[[Row], bool]) -> Board:
+        """The same board with only the rows ``keep`` admits (e.g. a key's portfolios)."""
+        return replace(self, rows=tuple(r for r in self.rows if keep(r)))
 
     @property
     def targets(self) -> list[str]:

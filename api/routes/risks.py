@@ -1,7 +1,9 @@
 """The risk register: each project's risks and their mitigation actions (create, edit, delete).
 
-Every change bumps the store revision: open risks and overdue actions are features of the next
-scoring (``register_*``), so rankings are recomputed.
+A key scoped to some portfolios sees (and edits) only their projects' registers: anything
+else is 404, exactly like a missing project, risk or action. Every change bumps the store
+revision: open risks and overdue actions are features of the next scoring (``register_*``),
+so rankings are recomputed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from api.register_schemas import (
     RisksOut,
     RiskUpdate,
 )
+from api.visibility import check_action, check_project, check_risk
 from risk_model.risk_register import Action, Risk
 
 router = APIRouter(prefix="/v1", tags=["risks"])
@@ -79,7 +82,8 @@ def risks_out(project_id: str, risks: list[Risk], today: date) -> RisksOut:
     summary="A project's risk register: risks (open first, by score) with their actions",
     responses=responses(404),
 )
-def list_risks(_key: ViewerKey, project_id: ProjectId, register: RegisterDep) -> RisksOut:
+def list_risks(key: ViewerKey, project_id: ProjectId, register: RegisterDep) -> RisksOut:
+    check_project(register.store, project_id, key.scope)
     return risks_out(project_id, register.risks(project_id), register.today)
 
 
@@ -90,13 +94,15 @@ def list_risks(_key: ViewerKey, project_id: ProjectId, register: RegisterDep) ->
     responses=responses(404, 422),
 )
 def create_risk(
-    _key: AnalystKey, project_id: ProjectId, body: RiskIn, register: RegisterDep
+    key: AnalystKey, project_id: ProjectId, body: RiskIn, register: RegisterDep
 ) -> RiskOut:
+    check_project(register.store, project_id, key.scope)
     return risk_out(register.add_risk(project_id, body.model_dump()), register.today)
 
 
 @router.get("/risks/{risk_id}", summary="One risk with its actions", responses=responses(404))
-def get_risk(_key: ViewerKey, risk_id: ItemId, register: RegisterDep) -> RiskOut:
+def get_risk(key: ViewerKey, risk_id: ItemId, register: RegisterDep) -> RiskOut:
+    check_risk(register, risk_id, key.scope)
     return risk_out(register.risk(risk_id), register.today)
 
 
@@ -106,8 +112,9 @@ def get_risk(_key: ViewerKey, risk_id: ItemId, register: RegisterDep) -> RiskOut
     responses=responses(404, 422),
 )
 def update_risk(
-    _key: AnalystKey, risk_id: ItemId, body: RiskUpdate, register: RegisterDep
+    key: AnalystKey, risk_id: ItemId, body: RiskUpdate, register: RegisterDep
 ) -> RiskOut:
+    check_risk(register, risk_id, key.scope)
     changes = body.model_dump(exclude_unset=True)
     return risk_out(register.update_risk(risk_id, changes), register.today)
 
@@ -118,7 +125,8 @@ def update_risk(
     summary="Delete a risk and its actions",
     responses=responses(404),
 )
-def delete_risk(_key: AnalystKey, risk_id: ItemId, register: RegisterDep) -> Response:
+def delete_risk(key: AnalystKey, risk_id: ItemId, register: RegisterDep) -> Response:
+    check_risk(register, risk_id, key.scope)
     register.delete_risk(risk_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -130,8 +138,9 @@ def delete_risk(_key: AnalystKey, risk_id: ItemId, register: RegisterDep) -> Res
     responses=responses(404, 422),
 )
 def create_action(
-    _key: AnalystKey, risk_id: ItemId, body: ActionIn, register: RegisterDep
+    key: AnalystKey, risk_id: ItemId, body: ActionIn, register: RegisterDep
 ) -> ActionOut:
+    check_risk(register, risk_id, key.scope)
     return action_out(register.add_action(risk_id, body.model_dump()), register.today)
 
 
@@ -141,8 +150,9 @@ def create_action(
     responses=responses(404, 422),
 )
 def update_action(
-    _key: AnalystKey, action_id: ItemId, body: ActionUpdate, register: RegisterDep
+    key: AnalystKey, action_id: ItemId, body: ActionUpdate, register: RegisterDep
 ) -> ActionOut:
+    check_action(register, action_id, key.scope)
     changes = body.model_dump(exclude_unset=True)
     return action_out(register.update_action(action_id, changes), register.today)
 
@@ -153,6 +163,7 @@ def update_action(
     summary="Delete a mitigation action",
     responses=responses(404),
 )
-def delete_action(_key: AnalystKey, action_id: ItemId, register: RegisterDep) -> Response:
+def delete_action(key: AnalystKey, action_id: ItemId, register: RegisterDep) -> Response:
+    check_action(register, action_id, key.scope)
     register.delete_action(action_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

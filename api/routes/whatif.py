@@ -1,4 +1,7 @@
-"""What-if: re-score a stored project with changed inputs of its latest report."""
+"""What-if: re-score a stored project with changed inputs of its latest report.
+
+A key scoped to some portfolios gets 404 for another portfolio's project, as for a missing one.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from api.scenarios import (
     run_bring_under,
     run_what_if,
 )
+from api.visibility import check_project
 
 router = APIRouter(prefix="/v1/projects", tags=["what-if"])
 ProjectId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -30,7 +34,8 @@ ProjectId = Annotated[str, Path(min_length=1, max_length=200)]
     summary="The actionable inputs of the latest report and their current values",
     responses=responses(404),
 )
-def levers(_key: ViewerKey, project_id: ProjectId, store: StoreDep) -> list[LeverOut]:
+def levers(key: ViewerKey, project_id: ProjectId, store: StoreDep) -> list[LeverOut]:
+    check_project(store, project_id, key.scope)
     return lever_table(project_frames(store, project_id))
 
 
@@ -45,13 +50,14 @@ def levers(_key: ViewerKey, project_id: ProjectId, store: StoreDep) -> list[Leve
     responses=responses(404, 422, 503),
 )
 def post_what_if(
-    _key: AnalystKey,
+    key: AnalystKey,
     project_id: ProjectId,
     body: WhatIfIn,
     store: StoreDep,
     models: ModelsDep,
     settings: SettingsDep,
 ) -> WhatIfOut:
+    check_project(store, project_id, key.scope)
     return run_what_if(store, models, settings, project_id, body)
 
 
@@ -67,11 +73,12 @@ def post_what_if(
     responses=responses(404, 422, 503),
 )
 def post_bring_under(
-    _key: AnalystKey,
+    key: AnalystKey,
     project_id: ProjectId,
     body: BringUnderIn,
     store: StoreDep,
     models: ModelsDep,
     settings: SettingsDep,
 ) -> BringUnderOut:
+    check_project(store, project_id, key.scope)
     return run_bring_under(store, models, settings, project_id, body)

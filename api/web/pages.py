@@ -1,7 +1,9 @@
 """The page routes: portfolio (``/``), project (``/projects/{id}``), models, import.
 
 Every route gets its data through FastAPI dependencies (``api.deps``), so an auth dependency
-can be added to the router or a route with one line. Pages never write: edits (risk register,
+can be added to the router or a route with one line. A key scoped to some portfolios sees only
+their projects on every page (ranking, filters, tiles, scatter, alerts, reports); another
+portfolio's project page is 404, as in the JSON API. Pages never write: edits (risk register,
 what-if, imports) go through the JSON API from the page's JavaScript.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, cast
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
@@ -24,14 +27,16 @@ from api.deps import (
 )
 from api.routes.risks import risks_out
 from api.scenarios import lever_table, project_frames
-from api.services import models_out, project_detail
+from api.services import in_scope, models_out, project_detail
 from api.web.assets import plotly_js, templates
 from api.web.models_view import model_page
 from api.web.views import SORTS, BoardCache, Filters, portfolio_page
 from features.schedule_quality import latest_schedule_findings
 from model_registry.registry import ModelRegistry
+from risk_model.board import Board, compute_board
 from risk_model.config import TARGETS
 from risk_model.exceptions import ModelNotAvailable, PmoRiskError, UnknownProject
+from risk_model.keys import ApiKey
 from risk_model.report import MEDIA_TYPES, build_report, render
 
 router = APIRouter(include_in_schema=False)
@@ -64,13 +69,22 @@ def _clean(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
 
 
+def visible(board: Board, key: ApiKey) -> Board:
+    """The board as ``key`` may see it: only its portfolios' projects when it is scoped (the
+    same predicate as the JSON API's ``portfolio_risks``)."""
+    scope = key.scope
+    if scope is None:
+        return board
+    return board.filtered(lambda r: in_scope(r.portfolio, scope))
+
+
 def _targets(models: ModelsDep) -> list[str]:
     return [t for t in TARGETS if t in models.loaded] or list(TARGETS)
 
 
 @router.get("/", response_class=HTMLResponse)
 def portfolio(
-    _key: PageViewer,
+    key: PageViewer,
     request: Request,
     store: StoreDep,
     models: ModelsDep,
@@ -102,7 +116,7 @@ def portfolio(
     )
     try:
         scores = cache.get(store, models, settings)
-        data = portfolio_page(board.get(scores, store, settings), filters)
+        data = portfolio_page(visible(board.get(scores, store, settings), key), filters)
     except PmoRiskError as exc:
         return _problem(request, exc)
     return _render(request, "portfolio.html", page=data, targets=targets, sorts=SORTS)
@@ -110,7 +124,7 @@ def portfolio(
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project(
-    _key: PageViewer,
+    key: PageViewer,
     request: Request,
     project_id: Annotated[str, Path(min_length=1, max_length=200)],
     store: StoreDep,
@@ -120,7 +134,7 @@ def project(
 ) -> HTMLResponse:
     """One project: history charts, waterfall, drivers, risk register, what-if."""
     try:
-        detail = project_detail(store, models, settings, project_id)
+        detail = project_detail(store, models, settings, project_id, scope=key.scope)
         risks = risks_out(project_id, register.risks(project_id), register.today)
         frames = project_frames(store, project_id)
         levers = lever_table(frames)
@@ -184,7 +198,7 @@ def run_artifact(
 
 @router.get("/reports/portfolio")
 def portfolio_report(
-    _key: PageViewer,
+    key: PageViewer,
     request: Request,
     store: StoreDep,
     models: ModelsDep,
@@ -199,9 +213,11 @@ def portfolio_report(
     """The decision makers' report (HTML, PDF or Excel), as ``pmo-risk report`` writes it."""
     try:
         loaded = models.require()
-        current = None
         if as_of is None:
             current = board.get(cache.get(store, models, settings), store, settings)
+        else:
+            current = compute_board(store, loaded, settings, as_of=pd.Timestamp(as_of))
+        current = visible(current, key)
         backtests = registry.latest_backtests(loaded)
         data = build_report(
             store, loaded, settings, as_of=as_of, top=top, board=current, backtests=backtests
