@@ -11,12 +11,17 @@ Every route but ``/health`` and ``/ready`` takes one of these, in one line::
 A key comes in ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (or, for browsers, in
 the signed session cookie set by ``/login``, which names the key id and is checked against the
 store on every request, so revoking the key ends its sessions at once). Missing or invalid:
-401; a role below the route's: 403. ``key.scope`` / ``key.sees(portfolio)`` tell routes which
+401; a role below the route's: 403. A state-changing request (POST, PATCH, DELETE...) that
+signs in with the session cookie must also carry the session's CSRF token in
+``X-CSRF-Token`` (``csrf_token(request)``, put in every page's ``<meta name="csrf-token">``):
+403 otherwise. ``key.scope`` / ``key.sees(portfolio)`` tell routes which
 portfolios the caller may see (``None``: all).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -33,6 +38,7 @@ from risk_model.config import Settings
 from risk_model.keys import ROLES, ApiKey, KeyRing, Role
 
 __all__ = [
+    "CSRF_HEADER",
     "SESSION_COOKIE",
     "AdminKey",
     "AnalystKey",
@@ -41,6 +47,8 @@ __all__ = [
     "PageAnalyst",
     "PageViewer",
     "ViewerKey",
+    "check_csrf",
+    "csrf_token",
     "current_key",
     "install_auth",
     "page_require",
@@ -49,6 +57,9 @@ __all__ = [
 
 SESSION_COOKIE = "pmo_risk_session"
 _SESSION_SALT = "pmo-risk-session"
+CSRF_HEADER = "X-CSRF-Token"
+"""Where pages' JavaScript sends the session's CSRF token (from ``<meta name="csrf-token">``)."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -104,9 +115,10 @@ def _unauthorized(detail: str) -> HTTPException:
 
 # -- sessions ----------------------------------------------------------------------------------
 def session_cookie(request: Request, key: ApiKey) -> str:
-    """A signed cookie value naming ``key`` (the secret itself is never put in a cookie)."""
+    """A signed cookie value naming ``key`` (the secret itself is never put in a cookie) and a
+    random nonce, so each sign-in is a new session with its own CSRF token."""
     sig = cast(URLSafeTimedSerializer, request.app.state.session_signer)
-    return sig.dumps({"k": key.key_id})
+    return sig.dumps({"k": key.key_id, "n": secrets.token_urlsafe(12)})
 
 
 def session_key(request: Request) -> ApiKey | None:
@@ -124,6 +136,38 @@ def session_key(request: Request) -> ApiKey | None:
     if not isinstance(key_id, str):
         return None
     return get_keyring(request).active(key_id)
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token of the request's session ("" without a session cookie).
+
+    An HMAC of the signed cookie value under a key derived from the session secret: one token
+    per sign-in, never stored, unknowable to another site (it cannot read our pages, and the
+    cookie is HttpOnly).
+    """
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return ""
+    key = cast(bytes, request.app.state.csrf_key)
+    return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(request: Request) -> None:
+    """403 unless a state-changing request authenticated by the session cookie carries its
+    session's token in ``X-CSRF-Token`` (API-key requests never need it)."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = csrf_token(request)
+    presented = request.headers.get(CSRF_HEADER, "")
+    if not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=(
+                f"a change made with the sign-in cookie needs the page's {CSRF_HEADER} header "
+                "(cross-site request forgery check); reload the page and try again, or send "
+                "an API key instead"
+            ),
+        )
 
 
 # -- dependencies ------------------------------------------------------------------------------
@@ -154,6 +198,7 @@ async def current_key(
             raise _unauthorized(
                 "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key'"
             )
+        check_csrf(request)
     request.state.api_key = key
     return key
 
@@ -184,6 +229,8 @@ def _page_key(request: Request) -> ApiKey:
     if key is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
+    if not presented:
+        check_csrf(request)
     request.state.api_key = key
     return key
 
@@ -232,5 +279,7 @@ def install_auth(app: FastAPI, settings: Settings) -> None:
 
 def start_auth(app: FastAPI, settings: Settings, keyring: KeyRing) -> None:
     """Put the keyring and the session signer on ``app.state`` (called by the lifespan)."""
+    secret = session_secret(settings)
     app.state.keyring = keyring
-    app.state.session_signer = signer(session_secret(settings))
+    app.state.session_signer = signer(secret)
+    app.state.csrf_key = hashlib.sha256(f"pmo-risk-csrf:{secret}".encode()).digest()

@@ -8,7 +8,7 @@
     var fd = new FormData();
     ['projects', 'snapshots'].forEach(function (n) { var f = form.elements[n].files[0]; if (f) { fd.append(n, f); } });
     fd.append('dry_run', dry ? 'true' : 'false');
-    return fetch('/v1/imports', { method: 'POST', body: fd }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); });
+    return fetch('/v1/imports', { method: 'POST', body: fd, headers: { 'X-CSRF-Token': PmoCsrf() } }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); });
   }
   function show(res, dry) {
     if (!res.ok) {

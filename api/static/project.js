@@ -35,7 +35,7 @@
   });
 
   function post(url, body, method) {
-    return fetch(url, { method: method || 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+    return fetch(url, { method: method || 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': PmoCsrf() }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().catch(function () { return {}; }).then(function (j) { if (!r.ok) { throw j; } return j; }); });
   }
   function problems(err) {

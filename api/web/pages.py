@@ -16,7 +16,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.auth import PageAnalyst, PageViewer
+from api.auth import PageAnalyst, PageViewer, csrf_token
 from api.deps import (
     ModelsDep,
     PortfolioCacheDep,
@@ -51,6 +51,7 @@ Blank = Annotated[str | None, Query(max_length=500)]
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("csrf_token", csrf_token(request))
     return templates().TemplateResponse(request, name, context, status_code=status)
 
 

@@ -49,7 +49,9 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="module")
 def e2e_settings(trained_home: Settings, copy_store: Callable[..., Settings]) -> Settings:
-    return copy_store(trained_home, "e2e")
+    # The PDF report (10 project pages, WeasyPrint) can take over the 60 s request limit on a
+    # loaded 2-core machine; the browser then sees a 504 and cancels the download.
+    return copy_store(trained_home, "e2e").model_copy(update={"request_timeout": 600.0})
 
 
 @pytest.fixture(scope="module")
