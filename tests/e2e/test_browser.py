@@ -156,6 +156,28 @@ def test_project_page_waterfall_what_if_and_register(
     )
 
 
+FETCH_WHAT_IF_JS = """
+async ([pid, withToken]) => {
+  const headers = { 'Content-Type': 'application/json' };
+  if (withToken) { headers['X-CSRF-Token'] = PmoCsrf(); }
+  const r = await fetch('/v1/projects/' + encodeURIComponent(pid) + '/what-if',
+    { method: 'POST', headers: headers, body: JSON.stringify({ changes: {} }) });
+  return r.status;
+}
+"""
+
+
+def test_a_change_without_the_pages_csrf_token_is_refused(page: Any, base_url: str) -> None:
+    """The signed-in browser's cookie alone cannot change anything (a forged cross-site
+    request has the cookie but not the token); the page's own calls send the token."""
+    pid = _top_project(base_url)
+    page.goto(f"/projects/{pid}")
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    assert token and len(token) == 64
+    assert page.evaluate(FETCH_WHAT_IF_JS, [pid, False]) == 403
+    assert page.evaluate(FETCH_WHAT_IF_JS, [pid, True]) == 200
+
+
 def test_models_and_import_pages(page: Any, artifacts: Path) -> None:
     page.goto("/models")
     assert page.locator("table.metrics").count() >= 1
