@@ -220,3 +220,32 @@ def test_reports_download_as_excel_and_pdf(page: Any, base_url: str, artifacts: 
     assert "Portfolio risk report" in text and "Executive summary" in text
     assert top_ids[0] in text
     assert len(reader.pages) >= 1 + len(top_ids)
+
+
+def test_schedule_quality_of_a_project_imported_from_p6_files(
+    page: Any, e2e_settings: Any, artifacts: Path, tmp_path: Path
+) -> None:
+    """Two P6 updates imported as `pmo-risk import` does: the project page shows the latest
+    update's 14 DCMA checks with the verdict in words (runs last: it changes the store)."""
+    from features.sources.importer import import_paths
+    from features.sources.intake import survey
+    from risk_model.store import Store
+    from training.synthetic_schedule import write_synthetic_xer
+
+    for name, progress, delay in (("u1.xer", 0.3, 5.0), ("u2.xer", 0.6, 40.0)):
+        write_synthetic_xer(tmp_path / name, n_activities=90, n_relationships=130, seed=8,
+                            progress=progress, delay_days=delay, cost_overrun=0.2)  # fmt: skip
+    store = Store(e2e_settings.store_url)
+    try:
+        import_paths(store, survey([tmp_path]))
+    finally:
+        store.dispose()
+    page.goto("/projects/SYN-1")
+    table = page.locator("#dcma-table")
+    table.wait_for()
+    rows = table.locator("tbody tr")
+    assert rows.count() == 14
+    words = {r.split()[-1] for r in rows.locator("td:last-child").all_inner_texts()}
+    assert words <= {"pass", "FAIL", "computed"}
+    assert "checks pass" in page.locator("#schedule-quality").inner_text()
+    page.locator("#schedule-quality").screenshot(path=str(artifacts / "schedule-quality.png"))
