@@ -96,6 +96,23 @@ def rank_drivers(contributions: np.ndarray, k: int) -> list[int]:
     return (raising + rest)[:k]
 
 
+def rank_drivers_rows(contributions: np.ndarray, k: int) -> list[list[int]]:
+    """``rank_drivers`` of every row of an (n, f) matrix, sorted once for all rows."""
+    c = np.asarray(contributions, dtype=np.float64)
+    if c.ndim != 2 or len(c) == 0:
+        return [rank_drivers(row, k) for row in c]
+    order = np.argsort(-c, axis=1, kind="stable")
+    raising = (c > 0).sum(axis=1)
+    top = order[:, :k].tolist()
+    out: list[list[int]] = []
+    for r, n_up in enumerate(raising.tolist()):
+        if n_up >= k:
+            out.append(top[r])
+        else:  # few risk-raising features: fill up with the largest lowering ones
+            out.append(rank_drivers(c[r], k))
+    return out
+
+
 def _plain(value: Any) -> Any:
     """Python scalar for a cell: numpy scalars unwrapped, NaN/NaT/NA as None."""
     if value is None:
@@ -166,11 +183,8 @@ def drivers_for_rows(
     points = probability_points(c, p, p_base)
     vals = values.reindex(columns=names).to_numpy(dtype=object)
     return [
-        [
-            _driver(names[i], vals[r, i], c[r, i], points[r, i], describe, target)
-            for i in rank_drivers(c[r], k)
-        ]
-        for r in range(len(c))
+        [_driver(names[i], vals[r, i], c[r, i], points[r, i], describe, target) for i in ranked]
+        for r, ranked in enumerate(rank_drivers_rows(c, k))
     ]
 
 

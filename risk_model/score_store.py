@@ -180,6 +180,15 @@ def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table]:
     )
     sa.Index("ix_scores_project", scores.c.project_id, scores.c.as_of, scores.c.target)
     sa.Index("ix_scores_latest", scores.c.is_latest)
+    # rankings: the latest rows of one target in ranking order (ScoreStore.rank reads it in
+    # order and stops at the page's end: no sort)
+    sa.Index(
+        "ix_scores_ranking",
+        scores.c.is_latest,
+        scores.c.target,
+        scores.c.probability.desc(),
+        scores.c.project_id,
+    )
     meta = sa.Table(
         "score_meta",
         md,
@@ -256,9 +265,12 @@ class ScoreStore:
         return self._engine
 
     def init(self) -> ScoreStore:
-        """Create the tables when missing (idempotent)."""
+        """Create the tables and indexes when missing (idempotent; an older store gains the
+        indexes added since)."""
         with self.engine.begin() as conn:
             self._md.create_all(conn, checkfirst=True)
+            for index in self._scores.indexes:
+                index.create(conn, checkfirst=True)
         return self
 
     # -- write --------------------------------------------------------------------------------
@@ -330,7 +342,10 @@ class ScoreStore:
         without ``contributions`` the per-feature contributions are not read (None)."""
         t = self._scores
         columns = [c for c in t.c if contributions or c.name != "contributions"]
-        query = sa.select(*columns).where(t.c.is_latest.is_(True))
+        latest = t.c.is_latest.is_(True)
+        if project_ids is not None:  # an expression: the database finds the rows by project,
+            latest = sa.func.coalesce(t.c.is_latest, False).is_(True)  # not by is_latest
+        query = sa.select(*columns).where(latest)
         out: dict[str, dict[str, StoredScore]] = {}
         for rec in self._select(query, project_ids):
             s = self._score(rec)
@@ -368,7 +383,7 @@ class ScoreStore:
             sa.select(s.c.project_id, p.c.name, p.c.portfolio, p.c.category)
             .select_from(joined)
             .where(*conditions)
-            .order_by(s.c.probability.is_(None), s.c.probability.desc(), s.c.project_id)
+            .order_by(s.c.probability.desc().nulls_last(), s.c.project_id)
             .limit(limit)
         )
         count = sa.select(sa.func.count()).select_from(joined).where(*conditions)

@@ -20,6 +20,7 @@ from risk_model.explain import (
     format_points,
     probability_points,
     rank_drivers,
+    rank_drivers_rows,
     shap_dependence_figure,
     shap_importance,
     shap_summary_figure,
@@ -238,3 +239,15 @@ def test_driver_history_figure_draws_risk_and_each_driver(
     np.testing.assert_allclose(risk_ax.lines[0].get_ydata(), 100 * history["probability"])
     labels = [t.get_text() for t in points_ax.get_legend().get_texts()]
     assert labels == [c for c in history.columns if c != "probability"]
+
+
+def test_rank_drivers_rows_equals_rank_drivers_row_by_row() -> None:
+    """Ranking every row at once gives each row's own ranking (ties, zeros, few raising)."""
+    rng = np.random.default_rng(4)
+    c = rng.normal(size=(400, 9)).round(1)  # rounding makes ties
+    c[rng.random(c.shape) < 0.3] = 0.0
+    c[:50] = -np.abs(c[:50])  # rows with no risk-raising feature
+    c[50:60] = 0.0
+    for k in (1, 3, 9, 12):
+        assert rank_drivers_rows(c, k) == [rank_drivers(row, k) for row in c]
+    assert rank_drivers_rows(np.zeros((0, 4)), 3) == []

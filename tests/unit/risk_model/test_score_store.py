@@ -93,3 +93,71 @@ def test_replace_swaps_the_whole_table(store: Store, models: dict[str, Any]) -> 
     assert scores.state() == second and second.revision == first.revision + 5
     assert set(scores.latest()) == set(projects["project_id"])
     assert second.rows == len(feats) * len(TARGETS)
+
+
+def test_init_gives_an_older_store_the_ranking_index(tmp_path: Path) -> None:
+    """A scores table made before the ranking index gains it on init; init stays idempotent."""
+    import sqlalchemy as sa
+
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}").init()
+    scores = ScoreStore(store).init()
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_scores_ranking"))
+    assert "ix_scores_ranking" not in {
+        i["name"] for i in sa.inspect(store.engine).get_indexes("scores")
+    }
+    ScoreStore(store).init().init()
+    indexes = {i["name"]: i["column_names"] for i in sa.inspect(store.engine).get_indexes("scores")}
+    assert indexes["ix_scores_ranking"] == ["is_latest", "target", "probability", "project_id"]
+    assert scores.rank("cost", 5) == (0, [])
+
+
+def test_rank_orders_by_probability_unscored_last_ties_by_id_and_filters(tmp_path: Path) -> None:
+    """The database ranking: highest first, equal probabilities by project id, unscored
+    projects last; only active projects; portfolio, category, band and scope filters."""
+    from datetime import datetime
+
+    import pandas as pd
+
+    from risk_model.schemas import conform_projects
+    from risk_model.score_store import RankFilter
+    from risk_model.scoring import ProjectScore, TargetScore
+
+    store = Store(f"sqlite:///{tmp_path / 'rank.db'}").init()
+    rows = [  # id, portfolio, category, status, probability
+        ("A", "P1", "IT", "active", 0.5),
+        ("B", "P1", "IT", "active", 0.9),
+        ("C", "P2", "Roads", "active", 0.5),
+        ("D", "P2", "IT", "active", None),
+        ("E", None, "IT", "active", 0.7),
+        ("F", "P1", "IT", "completed", 0.99),
+        ("G", "P2", None, None, 0.1),  # no status: active
+    ]
+    projects = pd.DataFrame(
+        [{"project_id": i, "portfolio": p, "category": c, "status": s} for i, p, c, s, _ in rows]
+    )
+    store.import_frames(conform_projects(projects), None)
+    when = datetime(2024, 6, 30)
+    latest = [
+        ProjectScore(
+            pid,
+            when,
+            {"cost": TargetScore("cost", p, None if p is None else ("high" if p > 0.6 else "low"))},
+        )
+        for pid, _, _, _, p in rows
+    ]
+    scores = ScoreStore(store).init()
+    scores.replace(latest, latest, revision=store.revision(), versions={"cost": "1"})
+
+    def ids(where: RankFilter = RankFilter(), limit: int = 10) -> tuple[int, list[str]]:
+        total, ranked = scores.rank("cost", limit, where)
+        return total, [r[0] for r in ranked]
+
+    assert ids() == (6, ["B", "E", "A", "C", "G", "D"])
+    assert ids(limit=3) == (6, ["B", "E", "A"])
+    assert ids(RankFilter(portfolio="P1")) == (2, ["B", "A"])
+    assert ids(RankFilter(category="IT")) == (4, ["B", "E", "A", "D"])
+    assert ids(RankFilter(band="high")) == (2, ["B", "E"])
+    assert ids(RankFilter(scope=frozenset({"P2"}))) == (3, ["C", "G", "D"])
+    assert ids(RankFilter(scope=frozenset())) == (0, [])
+    assert scores.rank("schedule", 10) == (0, [])
