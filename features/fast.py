@@ -126,21 +126,25 @@ def _rows(
 ) -> list[dict[str, Any]]:
     """Rows at ``positions`` as mappings (``ids``: the project id of each position)."""
     names = [*FEATURES, *(f"{ATTR_PREFIX}{a}" for a in attributes)]
-    columns = {
+    at = np.asarray(positions, dtype=np.int64)
+    columns = {  # only the wanted rows, as Python values
         name: (
-            h[name].to_numpy(dtype=object)
+            h[name].to_numpy(dtype=object)[at].tolist()
             if name in CATEGORICAL
-            else _finite(h[name].to_numpy(dtype=np.float64))
+            else h[name].to_numpy(dtype=np.float64)[at].tolist()
         )
         for name in names
     }
-    asof = h["asof_day"].tolist()
+    asof = h["asof_day"].to_numpy(dtype=np.float64)[at].tolist()
     out = []
-    for pid, i in zip(ids, positions, strict=True):
-        row: dict[str, Any] = {"project_id": pid, "as_of": float(asof[i])}
+    for k, pid in enumerate(ids):
+        row: dict[str, Any] = {"project_id": pid, "as_of": float(asof[k])}
         for name, values in columns.items():
-            v = values[i]
-            row[name] = (None if v is None or v != v else v) if name in CATEGORICAL else float(v)
+            v = values[k]
+            if name in CATEGORICAL:
+                row[name] = None if v is None or v != v else v
+            else:  # an infinity is NaN, as build_features gives it
+                row[name] = v if math.isfinite(v) else math.nan
         out.append(row)
     return out
 
@@ -201,7 +205,3 @@ def latest_features(
             if name not in attributes:
                 del row[f"{ATTR_PREFIX}{name}"]
     return rows
-
-
-def _finite(values: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(values), values, np.nan)

@@ -47,7 +47,15 @@ class Groups:
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> Groups:
-        """Groups of a history frame with an integer ``code`` column."""
+        """Groups of a history frame with an integer ``code`` column (an ``ArrayFrame``
+        keeps them while its ``code`` column is the same array)."""
+        if isinstance(frame, ArrayFrame):
+            code = dict.__getitem__(frame, "code")
+            kept = frame.groups
+            if kept is None or kept[0] is not code:
+                kept = (code, cls.from_codes(code))
+                frame.groups = kept
+            return kept[1]
         return cls.from_codes(frame["code"].to_numpy())
 
     def shift(self, x: npt.ArrayLike, lag: int = 1) -> FloatArray:
@@ -64,7 +72,10 @@ class Groups:
     def ffill(self, x: npt.ArrayLike) -> FloatArray:
         """Latest non-NaN value at or before each row within its group (NaN if none yet)."""
         v = np.asarray(x, dtype=np.float64)
-        idx = np.where(~np.isnan(v), np.arange(len(v)), -1)
+        present = ~np.isnan(v)
+        if not present.any():  # nothing reported (e.g. no schedule files): all NaN
+            return np.full(len(v), np.nan)
+        idx = np.where(present, np.arange(len(v)), -1)
         idx = np.maximum.accumulate(idx) if len(idx) else idx
         ok = idx >= self.first
         return np.where(ok, v[np.clip(idx, 0, None)] if len(v) else v, np.nan)
@@ -136,6 +147,8 @@ class ArrayFrame(dict[str, np.ndarray]):
     """
 
     index = None
+    groups: tuple[np.ndarray, Groups] | None = None
+    """``Groups.of`` of this frame and the ``code`` array it was made from."""
 
     def __len__(self) -> int:
         """The number of rows (as ``len`` of a frame), not of columns."""
