@@ -81,6 +81,13 @@ def test_project_page_shows_explanation_register_and_what_if(client: TestClient)
         if driver:
             assert driver[0]["text"].replace("'", "&#39;") in page.text
     assert 'id="whatif-form"' in page.text and 'id="add-risk"' in page.text
+    # The overrun range in the project's own units (issue 3 section 4), as the API gives it.
+    latest = client.get(f"/v1/projects/{top['project_id']}").json()["latest"]["scores"]
+    finish = latest["schedule"]["overrun"]
+    assert f"Likely finish: <strong>{finish['finish_p50']}</strong>" in page.text
+    assert f"{finish['finish_p10']} (P10) and {finish['finish_p90']} (P90)" in page.text
+    assert 'data-overrun="cost"' in page.text and "Likely cost at completion" in page.text
+    assert 'data-overrun="forward"' not in page.text
     assert client.get("/projects/NO-SUCH").status_code == 404
 
 
