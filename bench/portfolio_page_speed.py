@@ -2,10 +2,11 @@
 
 Run: ``python bench/portfolio_page_speed.py [--projects 10000]``. Trains small models on a
 400-project simulated portfolio, imports a 10,000-project simulated portfolio into a second
-store, starts the app in-process and times requests (TestClient: no network, so the time is
-the server's). The board is computed once per (store revision, model versions): the first
-request (cold) includes scoring every project at its latest and previous report; later ones
-(warm) filter, sort and render. Prints one JSON object, also written to
+store and stores its scores as ``pmo-risk import`` does (``refresh_scores``, timed apart: it
+is import time, not page time), starts the app in-process and times requests with an admin
+key (TestClient: no network, so the time is the server's). The first page request (cold)
+reads the stored scores and builds the board (budgets, phases, EAC, register counts); later
+ones (warm) filter, sort and render. Prints one JSON object, also written to
 ``bench/results/portfolio_page_speed.json``, with a same-run baseline: the JSON ranking
 ``GET /v1/portfolio/risks?limit=50`` (warm), so the ratio is comparable across machines.
 """
@@ -28,7 +29,7 @@ def _timed(client: object, url: str, repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        r = client.get(url)  # type: ignore[attr-defined]
+        r = client.get(url, follow_redirects=False)  # type: ignore[attr-defined]
         times.append(time.perf_counter() - t0)
         assert r.status_code == 200, r.text[:500]
     return times
@@ -45,7 +46,9 @@ def main() -> None:
 
     from api.app import create_app
     from model_registry.registry import ModelRegistry
-    from risk_model.config import Settings
+    from risk_model.config import TARGETS, Settings
+    from risk_model.portfolio import refresh_scores
+    from risk_model.score_store import ScoreStore
     from risk_model.store import Store
     from training.simulate import simulate_portfolio
     from training.train import log_and_register, train_portfolio
@@ -62,19 +65,28 @@ def main() -> None:
 
         big = simulate_portfolio(args.projects, seed=5)
         big_url = f"sqlite:///{home / 'big.db'}"
-        Store(big_url).init().import_frames(big.projects, big.snapshots)
+        big_store = Store(big_url).init()
+        big_store.import_frames(big.projects, big.snapshots)
+        registry = ModelRegistry.from_settings(settings)
+        models = {t: registry.load(t) for t in TARGETS}
+        t0 = time.perf_counter()
+        refresh_scores(big_store, ScoreStore(big_store).init(), models, settings)
+        store_scores = time.perf_counter() - t0
+        big_store.dispose()
         app_settings = settings.model_copy(
             update={"database_url": big_url, "tracking_uri": settings.mlflow_uri}
         )
         with TestClient(create_app(app_settings)) as client:
+            key = client.app.state.keyring.create("admin", "bench", [])[1]  # type: ignore[attr-defined]
+            client.headers["X-API-Key"] = key
+            t0 = time.perf_counter()
+            first = client.get("/", follow_redirects=False)
+            page_cold = time.perf_counter() - t0
+            assert first.status_code == 200 and 'id="ranked"' in first.text, first.text[:500]
+            active = first.text.count('<tr data-project="')
             t0 = time.perf_counter()
             client.get("/v1/portfolio/risks", params={"limit": 50})
             api_cold = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            first = client.get("/")
-            page_cold = time.perf_counter() - t0
-            assert first.status_code == 200
-            active = first.text.count('<tr data-project="')
             page = _timed(client, "/", args.repeat)
             filtered = _timed(client, "/?sort=budget&band=high&page=2", args.repeat)
             baseline = _timed(client, "/v1/portfolio/risks?limit=50", args.repeat)
@@ -89,7 +101,8 @@ def main() -> None:
         "page_seconds_warm_median": round(warm, 4),
         "page_seconds_filtered_sorted_median": round(statistics.median(filtered), 4),
         "page_seconds_cold": round(page_cold, 3),
-        "api_ranking_seconds_cold": round(api_cold, 3),
+        "api_ranking_seconds_first": round(api_cold, 3),
+        "store_scores_seconds_at_import": round(store_scores, 3),
         "baseline": "GET /v1/portfolio/risks?limit=50 (warm)",
         "baseline_seconds_median": round(base, 4),
         "ratio": round(warm / base, 2) if base > 0 else None,

@@ -562,6 +562,42 @@ class Store:
             query = query.where(t.c.as_of <= pd.Timestamp(until).date())
         return conform_snapshots(self._read(query, t.c.project_id, project_ids))
 
+    def latest_snapshots(
+        self,
+        columns: Sequence[str],
+        project_ids: Iterable[str] | None = None,
+        *,
+        present: str | None = None,
+    ) -> pd.DataFrame:
+        """Each project's latest report: ``project_id``, ``as_of`` and ``columns`` (conformed),
+        one row per project with a report, sorted by project_id. With ``present``, the latest
+        report where that column is not missing. The database picks the rows, so only one row
+        per project is read (the same rows as ``snapshots()`` cut to its last row per project).
+        """
+        t = self._snapshots
+
+        def query(ids: Sequence[str] | None) -> sa.Select[Any]:
+            last = sa.select(t.c.project_id, sa.func.max(t.c.as_of).label("as_of"))
+            if present is not None:
+                last = last.where(t.c[present].is_not(None))
+            if ids is not None:  # inside the grouping: only these projects are grouped
+                last = last.where(t.c.project_id.in_(ids))
+            latest = last.group_by(t.c.project_id).subquery()
+            return sa.select(t.c.project_id, t.c.as_of, *[t.c[c] for c in columns]).join(
+                latest,
+                sa.and_(t.c.project_id == latest.c.project_id, t.c.as_of == latest.c.as_of),
+            )
+
+        with self.engine.connect() as conn:
+            if project_ids is None:
+                raw = self._frame(conn, query(None))
+            else:
+                wanted = sorted({str(i) for i in project_ids})
+                parts = [self._frame(conn, query(c)) for c in _chunks(wanted)]
+                raw = pd.concat(parts, ignore_index=True) if parts else self._frame(conn, query([]))
+        frame = conform_snapshots(raw)
+        return frame[["project_id", "as_of", *columns]].reset_index(drop=True)
+
     def _read(
         self,
         query: sa.Select[Any],

@@ -23,6 +23,8 @@ from risk_model.config import TARGETS, Settings, band_of
 from risk_model.risk_register import RiskRegister
 from risk_model.store import Store
 
+EAC_INPUTS = ("forecast_cost", "earned_value", "actual_cost")
+"""The latest report's fields ``estimate_at_completion`` reads."""
 SORTS: dict[str, str] = {
     "probability": "Probability",
     "change": "Change since the previous report",
@@ -37,13 +39,12 @@ def board_from_scores(scores: PortfolioScores, store: Store, settings: Settings)
     ids = [e.project_id for e in scores.entries]
     projects = store.projects(project_ids=ids) if ids else store.projects().iloc[0:0]
     info = {str(r["project_id"]): r for r in projects.to_dict("records")}
-    snaps = store.snapshots(project_ids=ids) if ids else None
     latest: dict[str, Mapping[Any, Any]] = {}
     phases: dict[str, str] = {}
-    if snaps is not None and len(snaps):
-        last = snaps.drop_duplicates("project_id", keep="last")
+    if ids:  # one row per project, picked by the database (not every report of every project)
+        last = store.latest_snapshots(EAC_INPUTS, project_ids=ids)
         latest = {str(r["project_id"]): r for r in last.to_dict("records")}
-        phased = snaps.dropna(subset=["phase"]).drop_duplicates("project_id", keep="last")
+        phased = store.latest_snapshots(["phase"], project_ids=ids, present="phase")
         phases = {
             str(k): str(v) for k, v in zip(phased["project_id"], phased["phase"], strict=True)
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -191,6 +192,34 @@ def test_snapshots_until_and_project_filter(store: Store) -> None:
     assert len(until) == 4
     both = store.snapshots(project_ids=["B2"], until=pd.Timestamp("2020-10-15"))
     assert both["as_of"].tolist() == [pd.Timestamp("2020-09-30")]
+
+
+def test_latest_snapshots_are_each_projects_last_report(store: Store, simulated: Any) -> None:
+    """The database picks the same rows as reading every report and keeping the last one (and,
+    with ``present``, the last one where the column is known)."""
+    snaps = simulated.snapshots.copy()
+    snaps.loc[snaps.index[::3], "phase"] = None  # some reports do not say their phase
+    snaps.loc[snaps.index[::5], "forecast_cost"] = None
+    store.import_frames(simulated.projects, snaps)
+    everything = store.snapshots()
+    ids = sorted(everything["project_id"].unique())[::2]
+    cols = ["forecast_cost", "earned_value", "actual_cost"]
+    got = store.latest_snapshots(cols, project_ids=ids)
+    want = everything.loc[everything["project_id"].isin(ids)].drop_duplicates(
+        "project_id", keep="last"
+    )[["project_id", "as_of", *cols]]
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True))
+    assert got["forecast_cost"].isna().any()  # the last report's value, missing or not
+    phased = store.latest_snapshots(["phase"], present="phase")
+    want_phase = everything.dropna(subset=["phase"]).drop_duplicates("project_id", keep="last")
+    pd.testing.assert_frame_equal(
+        phased, want_phase[["project_id", "as_of", "phase"]].reset_index(drop=True)
+    )
+    assert (
+        phased["as_of"]
+        < everything.groupby("project_id")["as_of"].max()[phased["project_id"]].to_numpy()
+    ).any()
+    assert store.latest_snapshots(cols, project_ids=[]).empty
 
 
 def test_unknown_project_raises(store: Store) -> None:
