@@ -52,6 +52,22 @@ def is_categorical(name: str, column: pd.Series) -> bool:
     )
 
 
+def category_codes(values: np.ndarray, categories: list[str]) -> np.ndarray:
+    """Each value's position in ``categories`` as float (its text, ``str(value)``, is
+    looked up), NaN for a missing value or one not among them: the codes of
+    ``pd.Categorical(values.map(str, na_action="ignore"), categories)``, without pandas."""
+    position = {c: float(i) for i, c in enumerate(categories)}
+    nan = float("nan")
+    missing = pd.isna(values)
+    return np.array(
+        [
+            nan if gone else position.get(v if type(v) is str else str(v), nan)
+            for v, gone in zip(values.tolist(), missing.tolist(), strict=True)
+        ],
+        dtype=np.float64,
+    )
+
+
 class FeatureColumns:
     """Column handling shared by our LightGBM estimators (see the module docstring).
 
@@ -125,11 +141,7 @@ class FeatureColumns:
         for j, name in enumerate(self._features):
             col = frame[name]
             if name in self.categories_:
-                as_str = col.map(str, na_action="ignore")
-                cat = pd.Categorical(as_str, categories=self.categories_[name])
-                codes = cat.codes.astype(np.float64)
-                codes[codes < 0] = np.nan
-                out[:, j] = codes
+                out[:, j] = category_codes(col.to_numpy(dtype=object), self.categories_[name])
             elif j in numbers:
                 out[:, j] = pd.to_numeric(col, errors="raise").to_numpy(
                     dtype=np.float64, na_value=np.nan

@@ -249,3 +249,21 @@ def test_from_settings() -> None:
     assert model.learning_rate == settings.learning_rate
     if hasattr(settings, "colsample_bytree"):
         assert model.colsample_bytree == settings.colsample_bytree
+
+
+def test_category_codes_equal_pandas_categorical_codes() -> None:
+    """Codes of texts, numbers, unseen values and every kind of missing value are those of
+    ``pd.Categorical`` over the values as text (missing and unseen: NaN)."""
+    from risk_model.estimator import category_codes
+
+    categories = ["1", "Bridges", "IT", "nan"]
+    values = np.array(
+        ["IT", None, np.nan, pd.NA, pd.NaT, "Roads", "Bridges", 1, 1.0, "it", "IT ", "nan"],
+        dtype=object,
+    )
+    expected = pd.Categorical(
+        pd.Series(values).map(str, na_action="ignore"), categories=categories
+    ).codes.astype(np.float64)
+    expected[expected < 0] = np.nan
+    np.testing.assert_array_equal(category_codes(values, categories), expected)
+    assert category_codes(np.array([], dtype=object), categories).shape == (0,)
