@@ -66,7 +66,8 @@ class Groups:
             return v.copy()
         if lag < len(v):
             out[lag:] = v[:-lag]
-        out[self.pos < lag] = np.nan
+        if self.n_groups > 1:  # one group: its first ``lag`` rows are the NaN ones already
+            out[self.pos < lag] = np.nan
         return out
 
     def ffill(self, x: npt.ArrayLike) -> FloatArray:
