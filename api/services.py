@@ -897,7 +897,7 @@ def project_detail(
     else:
         risk_history, latest = _live_detail(models, features, last, row, settings)
     rec = projects.iloc[0].to_dict()
-    latest = _with_overrun(latest, models, last, rec, settings)
+    latest = _with_overrun(latest, models, last, rec)
     return ProjectDetailOut(
         project=_project_out(rec),
         snapshots=[_snapshot_out(r) for r in snapshots.to_dict("records")],
@@ -912,20 +912,21 @@ def _with_overrun(
     models: ModelState,
     last: pd.DataFrame,
     rec: Mapping[Any, Any],
-    settings: Settings,
 ) -> LatestOut:
-    """The latest scores with each outcome target's overrun range, where its model has one."""
+    """The latest scores with each outcome target's overrun range, where its model has one
+    and the latest report was scored (the range model alone runs: the probability is known)."""
     if last.empty:
         return latest
-    scored = score_features(
-        last, models.require(), settings, explain=False, latest_only=False, with_ranges=True
-    )
     scores = dict(latest.scores)
-    for target, score in (scored[0].scores if scored else {}).items():
-        if score.overrun is None or target not in scores:
+    for target, loaded in models.require().items():
+        ranges = loaded.ranges
+        if ranges is None or target not in scores or scores[target].probability is None:
             continue
+        p10, p50, p90 = map(
+            float, ranges.predict(last.reindex(columns=ranges.feature_names())).iloc[0]
+        )
         scores[target] = scores[target].model_copy(
-            update={"overrun": overrun_out(score.overrun, target, rec)}
+            update={"overrun": overrun_out(OverrunRangeScore(p10, p50, p90), target, rec)}
         )
     return LatestOut(as_of=latest.as_of, scores=cast(Any, scores))
 

@@ -54,6 +54,24 @@ def _request(host: str, port: int, path: str, body: bytes, key: str | None = Non
     return head.encode() + body
 
 
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, float | None]:
+    """Read one HTTP/1.1 response: its status and the ``Server-Timing`` duration (ms)."""
+    status_line = await reader.readline()
+    length, server_ms = 0, None
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "server-timing" and "dur=" in value:
+            server_ms = float(value.split("dur=")[1].split(",")[0])
+    await reader.readexactly(length)
+    return (int(status_line.split()[1]) if status_line else 0), server_ms
+
+
 async def _client(
     host: str, port: int, raw: bytes, until: float, out: list[tuple[float, float | None, int]]
 ) -> None:
@@ -65,20 +83,7 @@ async def _client(
         t0 = time.perf_counter()
         writer.write(raw)
         await writer.drain()
-        status_line = await reader.readline()
-        length, server_ms = 0, None
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value)
-            elif name == "server-timing" and "dur=" in value:
-                server_ms = float(value.split("dur=")[1].split(",")[0])
-        await reader.readexactly(length)
-        status = int(status_line.split()[1]) if status_line else 0
+        status, server_ms = await read_response(reader)
         out.append(((time.perf_counter() - t0) * 1000.0, server_ms, status))
     writer.close()
 

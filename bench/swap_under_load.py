@@ -40,6 +40,7 @@ from serving_speed import (  # noqa: E402
     _wait_http,
     build_home,
     payloads,
+    read_response,
     shim_bin,
     start_ours,
     stop,
@@ -80,20 +81,7 @@ async def _client(
         try:
             writer.write(raw)
             await writer.drain()
-            status_line = await reader.readline()
-            length, server_ms = 0, None
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.decode("latin-1").partition(":")
-                name = name.strip().lower()
-                if name == "content-length":
-                    length = int(value)
-                elif name == "server-timing" and "dur=" in value:
-                    server_ms = float(value.split("dur=")[1].split(",")[0])
-            await reader.readexactly(length)
-            status = int(status_line.split()[1]) if status_line else 0
+            status, server_ms = await read_response(reader)
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             status = 0  # connection failure: an error; reconnect
             writer.close()
