@@ -5,8 +5,9 @@ Run: ``python bench/portfolio_page_speed.py [--projects 10000]``. Trains small m
 store and stores its scores as ``pmo-risk import`` does (``refresh_scores``, timed apart: it
 is import time, not page time), starts the app in-process and times requests with an admin
 key (TestClient: no network, so the time is the server's). The first page request (cold)
-reads the stored scores and builds the board (budgets, phases, EAC, register counts); later
-ones (warm) filter, sort and render. Prints one JSON object, also written to
+reads the stored scores (one query: scalars, drivers left as JSON until shown) and builds the
+board (budgets, phases, EAC, register counts); later ones (warm) filter, sort and render.
+Both must be under 1 s. Prints one JSON object, also written to
 ``bench/results/portfolio_page_speed.json``, with a same-run baseline: the JSON ranking
 ``GET /v1/portfolio/risks?limit=50`` (warm), so the ratio is comparable across machines.
 """
@@ -107,7 +108,9 @@ def main() -> None:
         "baseline_seconds_median": round(base, 4),
         "ratio": round(warm / base, 2) if base > 0 else None,
         "limit_seconds": LIMIT_SECONDS,
-        "ok": warm < LIMIT_SECONDS,
+        "judged_on": "the cold request (first after start: reads the stored scores and builds "
+        "the board) and the warm median, both under the limit",
+        "ok": page_cold < LIMIT_SECONDS and warm < LIMIT_SECONDS,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result) + "\n")

@@ -60,8 +60,8 @@ class Row:
     previous: dict[str, float | None]
     band: dict[str, str | None]
     previous_band: dict[str, str | None]
-    driver: dict[str, str | None]
-    drivers: dict[str, list[str]]
+    driver: Mapping[str, str | None]
+    drivers: Mapping[str, list[str]]
     open_risks: int = 0
     overdue_actions: int = 0
 

@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -27,7 +27,7 @@ from risk_model.explain import Driver
 from risk_model.scoring import ProjectScore, TargetScore
 from risk_model.store import Store
 
-__all__ = ["RankFilter", "ScoreState", "ScoreStore", "StoredScore"]
+__all__ = ["ActiveScore", "RankFilter", "ScoreState", "ScoreStore", "StoredScore"]
 
 _STATE = "state"
 _CHUNK = 500
@@ -78,6 +78,26 @@ class RankFilter:
     scope: frozenset[str] | None = None
 
 
+class ActiveScore(NamedTuple):
+    """One target's latest stored score of an active project, with the project's record as
+    the portfolio board shows it; ``drivers`` is the stored JSON, not decoded (a page decodes
+    the few rows it shows: ``drivers_of``)."""
+
+    project_id: str
+    name: str | None
+    portfolio: str | None
+    category: str | None
+    baseline_budget: float | None
+    currency: str | None
+    target: str
+    as_of: date | None
+    probability: float | None
+    band: str | None
+    previous_probability: float | None
+    model_version: str | None
+    drivers: str | None
+
+
 #: The store's projects table, as far as rankings read it (defined by ``risk_model.store``).
 _PROJECTS = sa.table(
     "projects",
@@ -86,6 +106,8 @@ _PROJECTS = sa.table(
     sa.column("portfolio"),
     sa.column("category"),
     sa.column("status"),
+    sa.column("baseline_budget"),
+    sa.column("currency"),
 )
 
 
@@ -127,7 +149,8 @@ def _drivers_json(drivers: Sequence[Driver]) -> str | None:
     )
 
 
-def _drivers_of(text: str | None) -> list[Driver]:
+def drivers_of(text: str | None) -> list[Driver]:
+    """The drivers stored as JSON (``ActiveScore.drivers``), decoded."""
     if not text:
         return []
     return [
@@ -352,6 +375,54 @@ class ScoreStore:
             out.setdefault(s.project_id, {})[s.target] = s
         return out
 
+    def latest_active(self) -> list[ActiveScore]:
+        """Every active project's latest stored score per target with the fields the
+        portfolio board shows, by project id, in one query; drivers stay JSON text and
+        contributions are not read (a 10,000-project board reads in a fraction of a second)."""
+        s, p = self._scores, _PROJECTS
+        query = (
+            sa.select(
+                s.c.project_id,
+                p.c.name,
+                p.c.portfolio,
+                p.c.category,
+                p.c.baseline_budget,
+                p.c.currency,
+                s.c.target,
+                s.c.as_of,
+                s.c.probability,
+                s.c.band,
+                s.c.previous_probability,
+                s.c.model_version,
+                s.c.drivers,
+            )
+            .select_from(s.join(p, p.c.project_id == s.c.project_id))
+            .where(
+                s.c.is_latest.is_(True),
+                sa.func.coalesce(p.c.status, "active") == "active",
+            )
+            .order_by(s.c.project_id, s.c.target)
+        )
+        with self.engine.connect() as conn:
+            return [
+                ActiveScore(
+                    str(r[0]),
+                    r[1],
+                    r[2],
+                    r[3],
+                    _finite(r[4]),
+                    r[5],
+                    str(r[6]),
+                    _day(r[7]),
+                    _finite(r[8]),
+                    r[9],
+                    _finite(r[10]),
+                    r[11],
+                    r[12],
+                )
+                for r in conn.execute(query)
+            ]
+
     def history(self, project_id: str) -> list[StoredScore]:
         """Every stored score of a project, by report date then target."""
         t = self._scores
@@ -415,7 +486,7 @@ class ScoreStore:
             reason=rec.reason,
             latest=bool(rec.is_latest),
             base_value=rec.base_value,
-            drivers=_drivers_of(rec.drivers),
+            drivers=drivers_of(rec.drivers),
             contributions=json.loads(text)
             if (text := getattr(rec, "contributions", None))
             else None,

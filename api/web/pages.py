@@ -19,7 +19,6 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from api.auth import PageAnalyst, PageViewer, csrf_token
 from api.deps import (
     ModelsDep,
-    PortfolioCacheDep,
     RegisterDep,
     RegistryDep,
     SettingsDep,
@@ -90,7 +89,6 @@ def portfolio(
     store: StoreDep,
     models: ModelsDep,
     settings: SettingsDep,
-    cache: PortfolioCacheDep,
     board: BoardDep,
     target: Blank = None,
     portfolio: Blank = None,
@@ -116,8 +114,7 @@ def portfolio(
         page=page,
     )
     try:
-        scores = cache.get(store, models, settings)
-        data = portfolio_page(visible(board.get(scores, store, settings), key), filters)
+        data = portfolio_page(visible(board.get(store, models, settings), key), filters)
     except PmoRiskError as exc:
         return _problem(request, exc)
     return _render(request, "portfolio.html", page=data, targets=targets, sorts=SORTS)
@@ -204,7 +201,6 @@ def portfolio_report(
     store: StoreDep,
     models: ModelsDep,
     settings: SettingsDep,
-    cache: PortfolioCacheDep,
     board: BoardDep,
     registry: RegistryDep,
     format: Annotated[str, Query(pattern="^(html|pdf|xlsx)$")] = "html",
@@ -215,7 +211,7 @@ def portfolio_report(
     try:
         loaded = models.require()
         if as_of is None:
-            current = board.get(cache.get(store, models, settings), store, settings)
+            current = board.get(store, models, settings)
         else:
             current = compute_board(store, loaded, settings, as_of=pd.Timestamp(as_of))
         current = visible(current, key)

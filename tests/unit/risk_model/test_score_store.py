@@ -12,7 +12,7 @@ from features.pipeline import build_features
 from model_registry.registry import ModelRegistry
 from risk_model.config import TARGETS, Settings
 from risk_model.portfolio import refresh_scores, score_features
-from risk_model.score_store import ScoreStore
+from risk_model.score_store import ScoreStore, drivers_of
 from risk_model.store import Store
 
 
@@ -161,3 +161,32 @@ def test_rank_orders_by_probability_unscored_last_ties_by_id_and_filters(tmp_pat
     assert ids(RankFilter(scope=frozenset({"P2"}))) == (3, ["C", "G", "D"])
     assert ids(RankFilter(scope=frozenset())) == (0, [])
     assert scores.rank("schedule", 10) == (0, [])
+
+
+def test_latest_active_reads_each_active_projects_latest_scores_as_latest_does(
+    store: Store, models: dict[str, Any], trained_home: Settings
+) -> None:
+    """One row per (active project, target), equal to ``latest()``'s; drivers kept as the
+    stored JSON, which decodes to the same drivers; finished projects are left out."""
+    scores = ScoreStore(store).init()
+    refresh_scores(store, scores, models, trained_home)
+    full = scores.latest()
+    projects = store.projects()
+    active = set(projects.loc[projects["status"].fillna("active") == "active", "project_id"])
+    assert active and len(active) < len(projects)  # the fixture has both kinds
+
+    rows = scores.latest_active()
+    assert {r.project_id for r in rows} == active & set(full)
+    assert len(rows) == len({(r.project_id, r.target) for r in rows})
+    assert [r.project_id for r in rows] == sorted(r.project_id for r in rows)
+    record = projects.set_index("project_id")
+    for r in rows:
+        stored = full[r.project_id][r.target]
+        assert r.probability == stored.probability
+        assert r.band == stored.band
+        assert r.as_of == stored.as_of
+        assert r.previous_probability == stored.previous_probability
+        assert r.model_version == stored.model_version
+        assert drivers_of(r.drivers) == stored.drivers
+        assert r.baseline_budget == pytest.approx(record.loc[r.project_id, "baseline_budget"])
+        assert r.name == record.loc[r.project_id, "name"]
