@@ -57,8 +57,7 @@ def test_board_matches_the_full_stored_scores(home: Settings, models: ModelState
 def test_drivers_are_decoded_only_when_read() -> None:
     """A board row keeps the stored JSON until a page shows it."""
     raw = (
-        '[{"feature": "cpi", "value": 0.8, "contribution": 0.4, "points": 9.0,'
-        ' "text": "CPI low"}]'
+        '[{"feature": "cpi", "value": 0.8, "contribution": 0.4, "points": 9.0, "text": "CPI low"}]'
     )
     lazy = StoredDrivers({"cost": raw, "schedule": None})
     assert lazy._texts == {}  # nothing decoded yet
