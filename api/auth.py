@@ -26,7 +26,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -48,6 +48,7 @@ __all__ = [
     "PageViewer",
     "ViewerKey",
     "check_csrf",
+    "check_same_origin",
     "csrf_token",
     "current_key",
     "install_auth",
@@ -167,6 +168,34 @@ def check_csrf(request: Request) -> None:
                 "(cross-site request forgery check); reload the page and try again, or send "
                 "an API key instead"
             ),
+        )
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_same_origin(request: Request) -> None:
+    """403 when a browser says the request comes from another site (``Origin``, else
+    ``Referer``): guards the forms that have no session yet (sign-in, sign-out) against
+    cross-site posting. A request with neither header (a script, a privacy setting) passes.
+    """
+    ours = _origin_of(str(request.base_url))
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        referer = request.headers.get("referer")
+        claimed = _origin_of(referer) if referer else None
+        if origin is None and claimed is None:
+            return
+    else:
+        claimed = _origin_of(origin)
+    if claimed != ours:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="a sign-in or sign-out form must be posted from this site's own pages",
         )
 
 

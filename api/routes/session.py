@@ -1,7 +1,8 @@
 """Web sign-in: ``/login`` takes an API key and sets a signed session cookie; ``/logout``.
 
 The cookie names the key id only (signed, HttpOnly, SameSite=Lax, Secure over https) and is
-checked against the store on every request, so a revoked key's sessions end at once.
+checked against the store on every request, so a revoked key's sessions end at once. Both forms
+refuse a post another site makes (``check_same_origin``: login CSRF, forced sign-out).
 """
 
 from __future__ import annotations
@@ -9,10 +10,16 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request, status
+from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.auth import SESSION_COOKIE, get_keyring, safe_next, session_cookie
+from api.auth import (
+    SESSION_COOKIE,
+    check_same_origin,
+    get_keyring,
+    safe_next,
+    session_cookie,
+)
 from risk_model.config import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +52,7 @@ def login_form(next: Annotated[str, Query(max_length=2000)] = "/") -> HTMLRespon
     return _page(next)
 
 
-@router.post("/login", response_model=None)
+@router.post("/login", response_model=None, dependencies=[Depends(check_same_origin)])
 def login(
     request: Request,
     key: Annotated[str, Form(max_length=200)],
@@ -68,7 +75,7 @@ def login(
     return response
 
 
-@router.post("/logout", response_model=None)
+@router.post("/logout", response_model=None, dependencies=[Depends(check_same_origin)])
 def logout() -> Response:
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")

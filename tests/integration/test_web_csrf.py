@@ -146,3 +146,42 @@ def test_api_key_requests_need_no_token(
     assert app_client.cookies.get("pmo_risk_session") is None
     r = app_client.post(f"/v1/projects/{project_id}/what-if", json={"changes": {}}, headers=admin)
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null", "Referer": "https://evil.example/page"},
+        {"Referer": "http://evil.example/login"},
+    ],
+)
+def test_sign_in_and_out_refuse_posts_from_another_site(
+    app_client: TestClient, api_key: Callable[..., str], headers: dict[str, str]
+) -> None:
+    """Login CSRF: another site cannot sign the browser in (with its own key) or out."""
+    key = api_key(app_client, "viewer")
+    fresh = TestClient(app_client.app)
+    r = fresh.post(
+        "/login", data={"key": key, "next": "/"}, headers=headers, follow_redirects=False
+    )
+    assert r.status_code == 403 and "this site" in r.text
+    assert "pmo_risk_session" not in r.cookies
+    out = fresh.post("/logout", headers=headers, follow_redirects=False)
+    assert out.status_code == 403
+
+
+def test_sign_in_from_our_own_page_or_a_script_works(
+    app_client: TestClient, api_key: Callable[..., str]
+) -> None:
+    """Our login page (same Origin) and clients that send no Origin sign in as before."""
+    key = api_key(app_client, "viewer")
+    for headers in ({"Origin": "http://testserver"}, {"Referer": "http://testserver/login"}, {}):
+        fresh = TestClient(app_client.app)
+        r = fresh.post(
+            "/login", data={"key": key, "next": "/"}, headers=headers, follow_redirects=False
+        )
+        assert r.status_code == 303 and "pmo_risk_session" in r.cookies
+        assert fresh.get("/", follow_redirects=False).status_code == 200
+        out = fresh.post("/logout", headers=headers, follow_redirects=False)
+        assert out.status_code == 303
