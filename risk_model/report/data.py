@@ -16,6 +16,7 @@ from risk_model.config import Settings
 from risk_model.portfolio import score_features
 from risk_model.report import charts
 from risk_model.report.accuracy import Accuracy, BacktestFigures, accuracy_statements
+from risk_model.report.charts import Chart
 from risk_model.risk_register import Risk, RiskRegister
 from risk_model.store import Store
 
@@ -35,8 +36,8 @@ class ProjectSection:
     row: Row
     start_date: date | None
     baseline_finish: date | None
-    charts: dict[str, str]
-    """name -> inline SVG."""
+    charts: dict[str, Chart]
+    """name -> chart (drawn as SVG for HTML, PNG for PDF)."""
     risks: list[Risk]
     schedule: ScheduleFindings | None = None
     """DCMA findings of the latest schedule update up to the report date (None: no schedule)."""
@@ -95,14 +96,14 @@ def _section(
     history = score_features(features, models, settings, explain=False, latest_only=False)
     latest = score_features(features, models, settings, explain=True, full=True)
     rec = projects.iloc[0].to_dict()
-    svgs: dict[str, str] = {
-        "indices": charts.indices_svg(features),
-        "risk": charts.risk_svg(history),
+    drawn: dict[str, Chart] = {
+        "indices": charts.indices_chart(features),
+        "risk": charts.risk_chart(history),
     }
     if latest:
         for t, s in latest[0].scores.items():
             if s.contributions:
-                svgs[f"waterfall_{t}"] = charts.waterfall_svg(t, s.base_value, s.contributions)
+                drawn[f"waterfall_{t}"] = charts.waterfall_chart(t, s.base_value, s.contributions)
     on = as_of.date() if as_of is not None else None
     risks = [
         r
@@ -115,7 +116,7 @@ def _section(
         pd.Timestamp(rec["baseline_finish"]).date()
         if pd.notna(rec.get("baseline_finish"))
         else None,
-        svgs,
+        drawn,
         risks,
         latest_schedule_findings(snapshots, row.project_id),
     )

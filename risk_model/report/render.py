@@ -35,22 +35,25 @@ def pct(p: float | None) -> str:
     return "\u2014" if p is None else f"{100.0 * p:.0f}%"
 
 
-def render_html(data: ReportData) -> str:
+def render_html(data: ReportData, charts: str = "svg") -> str:
+    """The report as one self-contained HTML page; ``charts``: "svg" (inline) or "png"."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from markupsafe import Markup
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
     env.filters["money"] = money
     env.filters["pct"] = pct
+    env.filters["chart"] = lambda chart: Markup(chart.html(charts))
     return env.get_template("report.html").render(r=data)
 
 
 def render_pdf(data: ReportData) -> bytes:
-    """The HTML report printed by WeasyPrint (charts are inline SVG)."""
+    """The HTML report printed by WeasyPrint, its charts as PNG (see ``charts``)."""
     try:
         from weasyprint import HTML
     except Exception as exc:  # missing Pango/cairo system libraries
         raise PmoRiskError(f"PDF output needs WeasyPrint and its system libraries: {exc}") from exc
-    return bytes(HTML(string=render_html(data)).write_pdf())
+    return bytes(HTML(string=render_html(data, charts="png")).write_pdf())
 
 
 def _sheet(

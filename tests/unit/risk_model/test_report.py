@@ -72,6 +72,24 @@ def test_pdf_report_text(report: ReportData) -> None:
     text = "\n".join(p.extract_text() or "" for p in reader.pages)
     assert "Portfolio risk report" in text and report.top[0].project_id in text
     assert len(reader.pages) >= 1 + len(report.top)
+    # every project page's charts are printed, as images (PNG: fast to print)
+    # (WeasyPrint may list an image in several pages' resources: count distinct ones)
+    images = {img.data for page in reader.pages for img in page.images}
+    charts = sum(len(sec.charts) for sec in report.sections)
+    assert charts >= 2 * len(report.sections) and len(images) == charts
+
+
+def test_charts_draw_as_svg_with_text_or_as_png(report: ReportData) -> None:
+    """HTML gets inline SVG whose labels are text (searchable, few nodes); PDF gets PNG with
+    the chart's title as alt text."""
+    chart = report.sections[0].charts["indices"]
+    svg = chart.html("svg")
+    assert svg.startswith("<svg") and "<text" in svg and "Performance indices" in svg
+    png = chart.html("png")
+    assert png.startswith('<img src="data:image/png;base64,') and f'alt="{chart.title}"' in png
+    assert chart.png()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="chart format"):
+        chart.html("gif")
 
 
 def test_report_as_of_uses_only_reports_up_to_the_date(
