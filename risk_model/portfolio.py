@@ -151,20 +151,55 @@ def refresh_scores(
     scores: ScoreStore,
     models: Mapping[str, Any],
     settings: Settings,
+    *,
+    incremental: bool = True,
 ) -> ScoreState:
-    """Score every project of the store at every report and store it all (issue 6).
+    """Bring the stored scores up to the store's data (issue 6): every report scored, each
+    project's latest report with drivers and every contribution; ``models`` maps target ->
+    ``LoadedModel``.
 
-    History rows without explanation, each project's latest report with drivers and every
-    contribution; ``models`` maps target -> ``LoadedModel``. The revision is read before the
-    data, so an import landing meanwhile leaves the stored scores visibly older than the store.
+    When the stored scores were made by the same model versions and the store knows which
+    projects changed since (``Store.changed_since``: imports and risk-register edits record
+    them), only those projects are rescored and rewritten; otherwise (or with
+    ``incremental=False``) every project is. A project's features depend on its own records
+    only, so both give the same scores. The revision is read before the data, so a write
+    landing meanwhile leaves the stored scores visibly older than the store.
     """
     revision = int(store.revision())
+    versions = {t: str(m.version) for t, m in models.items()}
+    current = scores.state() if incremental else None
+    if current is not None and current.versions == versions and current.revision <= revision:
+        changed = store.changed_since(current.revision, revision)
+        if changed is not None:
+            return _rescore(store, scores, models, settings, sorted(changed), revision, versions)
     projects = store.projects()
     snapshots = store.snapshots(project_ids=None)
-    versions = {t: str(m.version) for t, m in models.items()}
     if projects.empty:
         return scores.replace([], [], revision=revision, versions=versions)
     features = build_features(projects, snapshots, register=RiskRegister(store).frames())
     history = score_features(features, models, settings, explain=False, latest_only=False)
     latest = score_features(features, models, settings, explain=True, full=True)
     return scores.replace(history, latest, revision=revision, versions=versions)
+
+
+def _rescore(
+    store: Store,
+    scores: ScoreStore,
+    models: Mapping[str, Any],
+    settings: Settings,
+    ids: list[str],
+    revision: int,
+    versions: dict[str, str],
+) -> ScoreState:
+    """Rescore ``ids`` only and store their rows under ``revision``."""
+    history: list[ProjectScore] = []
+    latest: list[ProjectScore] = []
+    if ids:
+        projects = store.projects(project_ids=ids)
+        snapshots = store.snapshots(project_ids=ids)
+        if not projects.empty:
+            register = RiskRegister(store).frames(ids)
+            features = build_features(projects, snapshots, register=register)
+            history = score_features(features, models, settings, explain=False, latest_only=False)
+            latest = score_features(features, models, settings, explain=True, full=True)
+    return scores.replace_projects(ids, history, latest, revision=revision, versions=versions)

@@ -348,7 +348,7 @@ class RiskRegister:
         with self.store.engine.begin() as conn:
             result = conn.execute(sa.insert(self.tables.risks).values(project_id=project_id, **row))
             risk_id = _new_id(result)
-            self.store.bump_revision(conn)
+            self.store.bump_revision(conn, [project_id])
         return self.risk(risk_id)
 
     def update_risk(self, risk_id: int, changes: Mapping[str, Any]) -> Risk:
@@ -363,17 +363,17 @@ class RiskRegister:
         r = self.tables.risks
         with self.store.engine.begin() as conn:
             conn.execute(sa.update(r).where(r.c.risk_id == risk_id).values(**row))
-            self.store.bump_revision(conn)
+            self.store.bump_revision(conn, [old.project_id])
         return self.risk(risk_id)
 
     def delete_risk(self, risk_id: int) -> None:
         """Remove a risk and its actions."""
-        self.risk(risk_id)
+        risk = self.risk(risk_id)
         r, a = self.tables.risks, self.tables.actions
         with self.store.engine.begin() as conn:
             conn.execute(sa.delete(a).where(a.c.risk_id == risk_id))
             conn.execute(sa.delete(r).where(r.c.risk_id == risk_id))
-            self.store.bump_revision(conn)
+            self.store.bump_revision(conn, [risk.project_id])
 
     def add_action(self, risk_id: int, values: Mapping[str, Any]) -> Action:
         """A new mitigation action of a risk; ``created_on`` defaults to today."""
@@ -390,7 +390,7 @@ class RiskRegister:
                 )
             )
             action_id = _new_id(result)
-            self.store.bump_revision(conn)
+            self.store.bump_revision(conn, [risk.project_id])
         return self.action(action_id)
 
     def update_action(self, action_id: int, changes: Mapping[str, Any]) -> Action:
@@ -404,12 +404,12 @@ class RiskRegister:
         a = self.tables.actions
         with self.store.engine.begin() as conn:
             conn.execute(sa.update(a).where(a.c.action_id == action_id).values(**row))
-            self.store.bump_revision(conn)
+            self.store.bump_revision(conn, [old.project_id])
         return self.action(action_id)
 
     def delete_action(self, action_id: int) -> None:
-        self.action(action_id)
+        action = self.action(action_id)
         a = self.tables.actions
         with self.store.engine.begin() as conn:
             conn.execute(sa.delete(a).where(a.c.action_id == action_id))
-            self.store.bump_revision(conn)
+            self.store.bump_revision(conn, [action.project_id])

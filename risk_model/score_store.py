@@ -272,6 +272,22 @@ def _previous(
     return out
 
 
+def _stored_rows(
+    history: Sequence[ProjectScore], latest: Sequence[ProjectScore], now: datetime
+) -> list[dict[str, Any]]:
+    """The rows to store: ``history`` at every report, ``latest`` (explained) replacing the
+    history row of the same (project_id, as_of), with the probability at the report before."""
+    latest_keys = {(str(ps.project_id), _day(ps.as_of)) for ps in latest}
+    rows = [
+        r for r in _rows(history, False, now) if (r["project_id"], r["as_of"]) not in latest_keys
+    ]
+    previous = _previous(history, latest_keys)
+    for r in _rows(latest, True, now):
+        r["previous_probability"] = previous.get((r["project_id"], r["as_of"], r["target"]))
+        rows.append(r)
+    return rows
+
+
 class ScoreStore:
     """The ``scores`` table of a store (see module docstring)."""
 
@@ -312,32 +328,54 @@ class ScoreStore:
         of the same (project_id, as_of).
         """
         now = datetime.now(UTC).replace(tzinfo=None)
-        latest_keys = {(str(ps.project_id), _day(ps.as_of)) for ps in latest}
-        rows = [
-            r
-            for r in _rows(history, False, now)
-            if (r["project_id"], r["as_of"]) not in latest_keys
-        ]
-        previous = _previous(history, latest_keys)
-        for r in _rows(latest, True, now):
-            r["previous_probability"] = previous.get((r["project_id"], r["as_of"], r["target"]))
-            rows.append(r)
+        rows = _stored_rows(history, latest, now)
         state = ScoreState(int(revision), dict(versions), now, len(rows))
         with self.engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
             conn.execute(sa.delete(self._scores))
-            for start in range(0, len(rows), 20_000):
-                conn.execute(sa.insert(self._scores), rows[start : start + 20_000])
-            conn.execute(sa.delete(self._meta))
-            conn.execute(
-                sa.insert(self._meta).values(
-                    key=_STATE,
-                    revision=state.revision,
-                    versions=json.dumps(state.versions, sort_keys=True),
-                    rows=state.rows,
-                    computed_at=now,
-                )
-            )
+            self._insert(conn, rows)
+            self._write_state(conn, state)
         return state
+
+    def replace_projects(
+        self,
+        project_ids: Iterable[str],
+        history: Sequence[ProjectScore],
+        latest: Sequence[ProjectScore],
+        *,
+        revision: int,
+        versions: Mapping[str, str],
+    ) -> ScoreState:
+        """Replace the stored scores of ``project_ids`` only (as ``replace`` does for all) and
+        record ``revision``, in one transaction; the other projects' rows stay as they are, so
+        ``versions`` must be the stored ones (when the models changed, use ``replace``)."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        rows = _stored_rows(history, latest, now)
+        ids = sorted({str(p) for p in project_ids})
+        t = self._scores
+        with self.engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            for start in range(0, len(ids), _CHUNK):
+                conn.execute(sa.delete(t).where(t.c.project_id.in_(ids[start : start + _CHUNK])))
+            self._insert(conn, rows)
+            count = int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+            state = ScoreState(int(revision), dict(versions), now, count)
+            self._write_state(conn, state)
+        return state
+
+    def _insert(self, conn: Any, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), 20_000):
+            conn.execute(sa.insert(self._scores), rows[start : start + 20_000])
+
+    def _write_state(self, conn: Any, state: ScoreState) -> None:
+        conn.execute(sa.delete(self._meta))
+        conn.execute(
+            sa.insert(self._meta).values(
+                key=_STATE,
+                revision=state.revision,
+                versions=json.dumps(state.versions, sort_keys=True),
+                rows=state.rows,
+                computed_at=state.computed_at,
+            )
+        )
 
     # -- read ---------------------------------------------------------------------------------
     def state(self) -> ScoreState | None:

@@ -43,6 +43,8 @@ __all__ = ["ImportSummary", "Store"]
 
 _CHUNK = 500  # keys per IN (...) clause; well under every backend's bound-parameter limit
 _REVISION = "revision"
+KEEP_CHANGES = 1000
+"""How many revisions' records of changed projects a store keeps (``Store.changed_since``)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def _sql_type(col: Column) -> sa.types.TypeEngine[Any]:
     return sa.Text()
 
 
-def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table]:
+def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table, sa.Table]:
     """Fresh table definitions (one MetaData per Store, nothing module-global)."""
     md = sa.MetaData()
     projects = sa.Table(
@@ -123,7 +125,16 @@ def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table]:
         sa.Column("key", sa.String(64), primary_key=True),
         sa.Column("value", sa.Integer(), nullable=False),
     )
-    return md, projects, snapshots, meta
+    # which projects each revision changed (project_id NULL: possibly every project), so the
+    # stored scores can be brought up to date for those projects only
+    changes = sa.Table(
+        "changes",
+        md,
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.String(255), nullable=True),
+    )
+    sa.Index("ix_changes_revision", changes.c.revision)
+    return md, projects, snapshots, meta, changes
 
 
 def _to_db(value: Any, kind: str) -> Any:
@@ -241,7 +252,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine: Engine | None = None
-        self._md, self._projects, self._snapshots, self._meta = _tables()
+        self._md, self._projects, self._snapshots, self._meta, self._changes = _tables()
         self.api_keys = define_key_table(self._md)  # issue 6: risk_model.keys
         # issue 5: the risk register's tables live on the same metadata (created by init()).
         self.register_tables: RegisterTables = define_tables(self._md)
@@ -334,22 +345,19 @@ class Store:
             ins, upd, same = self._diff(
                 conn, self._projects, 1, project_columns, skip=("updated_at",)
             )
+            changed = {str(p) for part in (ins, upd) if _length(part) for p in part[0]}
             ins.append([now] * _length(ins))
             upd.append([now] * _length(upd))
             self._write(conn, self._projects, 1, ins, upd)
             counts["pi"], counts["pu"], counts["same"] = _length(ins), _length(upd), same
             ins, upd, same = self._diff(conn, self._snapshots, 2, snapshot_columns)
             self._write(conn, self._snapshots, 2, ins, upd)
+            changed |= {str(p) for part in (ins, upd) if _length(part) for p in part[0]}
             counts["si"], counts["su"] = _length(ins), _length(upd)
             counts["same"] += same
             revision = self._revision(conn)
             if counts["pi"] + counts["pu"] + counts["si"] + counts["su"]:
-                revision += 1
-                conn.execute(
-                    sa.update(self._meta)
-                    .where(self._meta.c.key == _REVISION)
-                    .values(value=revision)
-                )
+                revision = self.bump_revision(conn, sorted(changed))
         return ImportSummary(
             projects_inserted=counts["pi"],
             projects_updated=counts["pu"],
@@ -455,14 +463,48 @@ class Store:
         ).scalar()
         return int(value or 0)
 
-    def bump_revision(self, conn: Connection) -> int:
+    def bump_revision(self, conn: Connection, project_ids: Iterable[str] | None = None) -> int:
         """Bump the revision inside ``conn``'s transaction (a write outside ``import_frames``
-        that changes features, e.g. the risk register); returns the new revision."""
+        that changes features, e.g. the risk register) and record which projects it changed
+        (None: possibly all); returns the new revision. Records older than
+        ``KEEP_CHANGES`` revisions are dropped."""
         revision = self._revision(conn) + 1
         conn.execute(
             sa.update(self._meta).where(self._meta.c.key == _REVISION).values(value=revision)
         )
+        c = self._changes
+        ids: list[str | None] = (
+            [None] if project_ids is None else sorted({str(p) for p in project_ids}) or [None]
+        )
+        conn.execute(sa.insert(c), [{"revision": revision, "project_id": p} for p in ids])
+        conn.execute(sa.delete(c).where(c.c.revision <= revision - KEEP_CHANGES))
         return revision
+
+    def changed_since(self, revision: int, upto: int) -> frozenset[str] | None:
+        """The projects changed by revisions ``revision + 1 .. upto``; None when that is not
+        known (a revision changed possibly every project, or its record is missing: a store
+        older than the record, or older than ``KEEP_CHANGES`` revisions)."""
+        if upto <= revision:
+            return frozenset()
+        c = self._changes
+        query = sa.select(c.c.revision, c.c.project_id).where(
+            c.c.revision > revision, c.c.revision <= upto
+        )
+        seen: set[int] = set()
+        ids: set[str] = set()
+        try:
+            with self.engine.connect() as conn:
+                rows = list(conn.execute(query))
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+            return None  # a store made before the record (``init`` adds the table)
+        for rev, pid in rows:
+            if pid is None:
+                return None
+            seen.add(int(rev))
+            ids.add(str(pid))
+        if seen != set(range(revision + 1, upto + 1)):
+            return None
+        return frozenset(ids)
 
     def revision(self) -> int:
         """The revision counter: bumps once per import that changed anything."""

@@ -38,7 +38,9 @@ def refresh_stored_scores(settings: Settings, *, quiet: bool = False, force: boo
         return current
     models = {t: registry.load(t) for t in champions}
     with console.status("storing the portfolio's scores"):
-        state = refresh_scores(store, ScoreStore(store).init(), models, settings)
+        state = refresh_scores(
+            store, ScoreStore(store).init(), models, settings, incremental=not force
+        )
     if not quiet:
         console.print(
             f"stored {state.rows} scores (store revision {state.revision}, "

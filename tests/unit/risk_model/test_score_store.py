@@ -6,12 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from features.pipeline import build_features
 from model_registry.registry import ModelRegistry
 from risk_model.config import TARGETS, Settings
 from risk_model.portfolio import refresh_scores, score_features
+from risk_model.risk_register import RiskRegister
 from risk_model.score_store import ScoreStore, drivers_of
 from risk_model.store import Store
 
@@ -190,3 +193,51 @@ def test_latest_active_reads_each_active_projects_latest_scores_as_latest_does(
         assert drivers_of(r.drivers) == stored.drivers
         assert r.baseline_budget == pytest.approx(record.loc[r.project_id, "baseline_budget"])
         assert r.name == record.loc[r.project_id, "name"]
+
+
+def _dump(scores: ScoreStore) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """Every stored row but its id and computation time, by (project, report, target)."""
+    with scores.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM scores")).mappings().all()
+    skip = {"id", "computed_at"}
+    return {
+        (r["project_id"], r["as_of"], r["target"]): tuple(
+            v for k, v in sorted(r.items()) if k not in skip
+        )
+        for r in rows
+    }
+
+
+def test_refresh_rescores_only_the_changed_projects_and_equals_a_full_refresh(
+    store: Store, models: dict[str, Any], trained_home: Settings
+) -> None:
+    """After a risk-register edit and an import of new reports, the refresh rewrites only the
+    changed projects' rows, and the table is then what rescoring everything gives."""
+    scores = ScoreStore(store).init()
+    refresh_scores(store, scores, models, trained_home)
+    before = _dump(scores)
+    snaps = store.snapshots()
+    active = store.projects().query("status == 'active'")["project_id"].tolist()
+    edited, reported = active[0], active[1]
+    RiskRegister(store).add_risk(
+        edited, {"statement": "Key supplier late", "probability": 5, "impact": 5}
+    )
+    last = snaps.loc[snaps["project_id"] == reported].tail(1).copy()
+    last["as_of"] = last["as_of"] + pd.Timedelta(days=30)
+    last["forecast_finish"] = last["forecast_finish"] + pd.Timedelta(days=120)
+    store.import_frames(None, last)
+
+    state = refresh_scores(store, scores, models, trained_home)
+    assert state.revision == store.revision()
+    after = _dump(scores)
+    changed = {k for k in after if before.get(k) != after[k]} | (before.keys() - after.keys())
+    assert {k[0] for k in changed} <= {edited, reported}
+    assert any(k[0] == reported for k in changed)  # the new report was scored
+    assert state.rows == len(after)
+
+    full = refresh_scores(store, scores, models, trained_home, incremental=False)
+    assert full.rows == state.rows
+    rescored = _dump(scores)
+    assert rescored.keys() == after.keys()
+    for key, row in rescored.items():
+        assert row == after[key], key

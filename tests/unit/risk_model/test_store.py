@@ -383,3 +383,40 @@ def test_updates_store_what_a_fresh_import_of_the_result_stores(tmp_path: Path) 
     fresh = Store(f"sqlite:///{tmp_path / 'fresh.db'}").init()
     fresh.import_frames(changed_p, changed_s)
     assert _stored(tmp_path / "first.db") == _stored(tmp_path / "fresh.db")
+
+
+def test_each_revision_records_the_projects_it_changed(store: Store) -> None:
+    """Imports record the projects whose record or reports changed; an unchanged import
+    records nothing; a write that names no project makes the change unknown (None)."""
+    assert store.changed_since(0, 0) == frozenset()
+    store.import_frames(projects_frame(), snapshots_frame())
+    assert store.changed_since(0, 1) == {"A1", "B2", "C3"}
+    projects = projects_frame()
+    projects.loc[1, "baseline_budget"] = 2.6e6  # B2's record
+    extra = pd.DataFrame(
+        {"project_id": ["C3"], "as_of": pd.to_datetime(["2021-06-30"]), "percent_complete": [30.0]}
+    )
+    store.import_frames(projects, pd.concat([snapshots_frame(), extra], ignore_index=True))
+    assert store.changed_since(1, 2) == {"B2", "C3"}
+    assert store.changed_since(0, 2) == {"A1", "B2", "C3"}
+    store.import_frames(projects, None)  # unchanged: no new revision
+    assert store.revision() == 2
+    with store.engine.begin() as conn:
+        store.bump_revision(conn, ["A1"])
+    assert store.changed_since(2, 3) == {"A1"}
+    with store.engine.begin() as conn:
+        store.bump_revision(conn)  # some write that did not say which projects
+    assert store.changed_since(2, 4) is None and store.changed_since(4, 4) == frozenset()
+
+
+def test_changes_are_unknown_when_their_record_is_missing(store: Store) -> None:
+    """A store older than the record, or records dropped: None, never a partial answer."""
+    store.import_frames(projects_frame(), snapshots_frame())
+    with store.engine.begin() as conn:
+        store.bump_revision(conn, ["B2"])
+        conn.execute(sa.text("DELETE FROM changes WHERE revision = 1"))
+    assert store.changed_since(0, 2) is None
+    assert store.changed_since(1, 2) == {"B2"}
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE changes"))
+    assert store.changed_since(1, 2) is None
