@@ -473,9 +473,8 @@ class Store:
             sa.update(self._meta).where(self._meta.c.key == _REVISION).values(value=revision)
         )
         c = self._changes
-        ids: list[str | None] = (
-            [None] if project_ids is None else sorted({str(p) for p in project_ids}) or [None]
-        )
+        named = sorted({str(p) for p in project_ids}) if project_ids is not None else []
+        ids: list[str | None] = [*named] if named else [None]
         conn.execute(sa.insert(c), [{"revision": revision, "project_id": p} for p in ids])
         conn.execute(sa.delete(c).where(c.c.revision <= revision - KEEP_CHANGES))
         return revision
