@@ -8,9 +8,10 @@ key (TestClient: no network, so the time is the server's). The first page reques
 reads the stored scores (one query: scalars, drivers left as JSON until shown) and builds the
 board (budgets, phases, EAC, register counts); later ones (warm) filter, sort and render.
 Both must be under 1 s. Then a risk is added to one project through the API and the next
-page timed: the stored scores are rescored for that project only, then the board rebuilt. Prints one JSON object, also written to
-``bench/results/portfolio_page_speed.json``, with a same-run baseline: the JSON ranking
-``GET /v1/portfolio/risks?limit=50`` (warm), so the ratio is comparable across machines.
+page timed: the stored scores are rescored for that project only, then the board rebuilt.
+Prints one JSON object, also written to ``bench/results/portfolio_page_speed.json``, with a
+same-run baseline: the JSON ranking ``GET /v1/portfolio/risks?limit=50`` (warm), so the
+ratio is comparable across machines.
 """
 
 from __future__ import annotations
