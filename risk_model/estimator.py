@@ -114,6 +114,10 @@ class FeatureColumns:
                 raise ValueError(
                     f"X is missing {len(missing)} feature(s) seen at fit time: {missing[:10]}"
                 )
+            if len(X.columns) == len(self._features) and all(
+                a == b for a, b in zip(X.columns, self._features, strict=True)
+            ):
+                return X  # already the fitted columns in order: no copy
             return X.loc[:, self._features]
         arr = check_array(
             X,
@@ -138,14 +142,14 @@ class FeatureColumns:
             # every number column already numeric: one conversion, not one per column
             out[:, numbers] = block.to_numpy(dtype=np.float64, na_value=np.nan)
             numbers = []
+        for j in numbers:  # only columns not converted above (one frame lookup each)
+            out[:, j] = pd.to_numeric(frame[self._features[j]], errors="raise").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
         for j, name in enumerate(self._features):
-            col = frame[name]
             if name in self.categories_:
-                out[:, j] = category_codes(col.to_numpy(dtype=object), self.categories_[name])
-            elif j in numbers:
-                out[:, j] = pd.to_numeric(col, errors="raise").to_numpy(
-                    dtype=np.float64, na_value=np.nan
-                )
+                col = frame[name].to_numpy(dtype=object)
+                out[:, j] = category_codes(col, self.categories_[name])
         return out
 
     def _monotone_list(self) -> list[int] | None:
@@ -358,8 +362,12 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         if cal is None:
             return np.asarray(expit(m))
         if isinstance(cal, IsotonicRegression):
-            return np.asarray(cal.predict(m), dtype=np.float64)
-        return np.asarray(cal.predict_proba(m.reshape(-1, 1))[:, 1], dtype=np.float64)
+            # predict's piecewise-linear interpolation, clipped at the ends (out_of_bounds="clip")
+            return np.interp(m, cal.X_thresholds_, cal.y_thresholds_).astype(np.float64)
+        # Platt: the logistic of a line in the margin (predict_proba's arithmetic, without
+        # scikit-learn's per-call input validation)
+        slope, intercept = float(cal.coef_[0, 0]), float(cal.intercept_[0])
+        return np.asarray(expit(m * slope + intercept), dtype=np.float64)
 
     def predict_raw(self, X: Any) -> np.ndarray:
         """LightGBM margin (log-odds of the positive class, before calibration), shape (n,)."""

@@ -123,6 +123,34 @@ def test_calibration_methods(calibration: str, data: tuple[pd.DataFrame, np.ndar
         assert model.calibrator_ is not None
 
 
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid"])
+def test_calibration_equals_the_fitted_calibrators_own_predict(
+    calibration: str, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    """calibrate_margin (numpy arithmetic) gives what the scikit-learn calibrator predicts,
+    also for margins beyond the calibration set's range (clipped for isotonic)."""
+    X, y = data
+    model = small(calibration=calibration).fit(X, y)
+    margin = model.predict_raw(X)
+    wide = np.concatenate([margin, [margin.min() - 5.0, margin.max() + 5.0]])
+    cal = model.calibrator_
+    expected = (
+        cal.predict(wide) if calibration == "isotonic" else cal.predict_proba(wide[:, None])[:, 1]
+    )
+    assert np.allclose(model.calibrate_margin(wide), expected, rtol=0, atol=1e-12)
+
+
+def test_column_order_and_extra_columns_give_the_same_probabilities(
+    fitted: RiskClassifier, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    """The fitted order as given, shuffled, or with extra columns: the same matrix."""
+    X, _ = data
+    shuffled = X[list(reversed(X.columns))].assign(project_id="P1")
+    assert np.array_equal(fitted.predict_proba(X), fitted.predict_proba(shuffled))
+    as_given = fitted._matrix(fitted._frame(X))
+    assert np.array_equal(as_given, fitted._matrix(fitted._frame(shuffled)), equal_nan=True)
+
+
 def test_internal_tail_is_not_used_for_training(data: tuple[pd.DataFrame, np.ndarray]) -> None:
     """Without X_cal the booster trains on the first 80% only: same booster as an explicit split."""
     X, y = data
