@@ -488,6 +488,8 @@ def format_value(spec: FeatureSpec, value: float | str) -> str:
 def _is_missing(value: Any) -> bool:
     if value is None:
         return True
+    if type(value) is float:  # the common case, without pandas
+        return value != value
     if isinstance(value, str):
         return value == ""
     try:
@@ -506,11 +508,21 @@ def _ratio_note(name: str, v: float) -> str:
     return f" ({bad if v < 1 else good})"
 
 
+_SHARE_PHRASED = frozenset({"forecast_slip", "forecast_cost_growth", "budget_growth"})
+"""Features phrased with their absolute value as a share (``slipped 10% of ...``)."""
+
+
 def _subject(spec: FeatureSpec, value: float | str) -> str:
     name = spec.name
     if isinstance(value, str):
         return f"{spec.title} is {value}"
     v = float(value)
+    if name not in _SHARE_PHRASED:
+        if name in ("cpi", "spi", "spi_t"):
+            return f"{spec.title} is {format_value(spec, v)}{_ratio_note(name, v)}"
+        if name == "dcma_critical_path_test":
+            return f"{spec.title} {'passed' if v >= 0.5 else 'failed'}"
+        return f"{spec.title} is {format_value(spec, v)}"
     share = f"{_num(abs(v) * 100, 0)}%"
     if name == "forecast_slip":
         if v > 0:
@@ -518,16 +530,10 @@ def _subject(spec: FeatureSpec, value: float | str) -> str:
         if v < 0:
             return f"Forecast finish is {share} of planned duration ahead of baseline"
         return "Forecast finish is on the baseline date"
-    if name in ("forecast_cost_growth", "budget_growth"):
-        what = "Forecast cost" if name == "forecast_cost_growth" else "Approved budget"
-        if v == 0:
-            return f"{what} equals the baseline budget"
-        return f"{what} is {share} {'over' if v > 0 else 'under'} the baseline budget"
-    if name == "dcma_critical_path_test":
-        return f"{spec.title} {'passed' if v >= 0.5 else 'failed'}"
-    if name in ("cpi", "spi", "spi_t"):
-        return f"{spec.title} is {format_value(spec, v)}{_ratio_note(name, v)}"
-    return f"{spec.title} is {format_value(spec, v)}"
+    what = "Forecast cost" if name == "forecast_cost_growth" else "Approved budget"
+    if v == 0:
+        return f"{what} equals the baseline budget"
+    return f"{what} is {share} {'over' if v > 0 else 'under'} the baseline budget"
 
 
 def _direction(contribution: float, target: str) -> str:

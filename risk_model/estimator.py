@@ -404,6 +404,18 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
             index=frame.index,
         )
 
+    def input_matrix(self, X: Any) -> np.ndarray:
+        """The (n, f) float matrix the booster reads for ``X`` (fitted columns, category codes)."""
+        check_is_fitted(self, "booster_")
+        return self._matrix(self._frame(X))
+
+    def contribution_array(self, matrix: np.ndarray) -> np.ndarray:
+        """``contributions`` of an ``input_matrix`` as an (n, f + 1) array: one column per
+        feature in fitted order, then the base value; row sums are the margins."""
+        check_is_fitted(self, "booster_")
+        contrib = self.booster_.predict(matrix, pred_contrib=True, num_threads=self._threads())
+        return np.asarray(contrib, dtype=np.float64)
+
     def _threads(self) -> int:
         """LightGBM threads for prediction: ``n_jobs`` (its default, 1, keeps one core busy;
         LightGBM's own default takes every core and busy-waits, which starves other workers)."""

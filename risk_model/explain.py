@@ -38,10 +38,11 @@ if TYPE_CHECKING:
 MIN_MARGIN_SHIFT = 0.25
 
 Describe = Callable[[str, Any, float, str], str]
-"""``describe(name, value, contribution, target) -> text`` supplied by the caller."""
+"""``describe(name, value, contribution, target) -> text`` supplied by the caller. The text
+may depend on the contribution's sign only (which way it moves the risk), not its size."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Driver:
     """One reason for a score: a feature, its value, and how much it moved the risk.
 
@@ -97,19 +98,29 @@ def rank_drivers(contributions: np.ndarray, k: int) -> list[int]:
 
 
 def rank_drivers_rows(contributions: np.ndarray, k: int) -> list[list[int]]:
-    """``rank_drivers`` of every row of an (n, f) matrix, sorted once for all rows."""
+    """``rank_drivers`` of every row of an (n, f) matrix, vectorised.
+
+    A row with at least ``k`` risk-raising features and no tie at its ``k``-th largest
+    contribution (nearly every row) takes its ``k`` largest from a partial sort, then orders
+    them; any other row is ranked by ``rank_drivers`` itself, so the result is the same.
+    """
     c = np.asarray(contributions, dtype=np.float64)
-    if c.ndim != 2 or len(c) == 0:
+    if c.ndim != 2 or len(c) == 0 or k <= 0 or k > c.shape[1]:
         return [rank_drivers(row, k) for row in c]
-    order = np.argsort(-c, axis=1, kind="stable")
-    raising = (c > 0).sum(axis=1)
-    top = order[:, :k].tolist()
-    out: list[list[int]] = []
-    for r, n_up in enumerate(raising.tolist()):
-        if n_up >= k:
-            out.append(top[r])
-        else:  # few risk-raising features: fill up with the largest lowering ones
-            out.append(rank_drivers(c[r], k))
+    f = c.shape[1]
+    kth = np.partition(c, f - k, axis=1)[:, f - k]  # each row's k-th largest contribution
+    candidates = c >= kth[:, None]
+    simple = (kth > 0) & (candidates.sum(axis=1) == k)
+    out: list[list[int]] = [[] for _ in range(len(c))]
+    rows = np.flatnonzero(simple)
+    if len(rows):
+        index = np.nonzero(candidates[rows])[1].reshape(-1, k)  # ascending feature index
+        order = np.argsort(-np.take_along_axis(c[rows], index, axis=1), axis=1, kind="stable")
+        tops = np.take_along_axis(index, order, axis=1).tolist()
+        for r, top in zip(rows.tolist(), tops, strict=True):
+            out[r] = top
+    for r in np.flatnonzero(~simple).tolist():
+        out[r] = rank_drivers(c[r], k)
     return out
 
 
@@ -180,12 +191,103 @@ def drivers_for_rows(
     """``top_drivers`` for every row of a contributions frame (points computed vectorised)."""
     names = [str(n) for n in contributions.columns if n != BASE_VALUE]
     c = contributions[names].to_numpy(dtype=np.float64)
-    points = probability_points(c, p, p_base)
-    vals = values.reindex(columns=names).to_numpy(dtype=object)
-    return [
-        [_driver(names[i], vals[r, i], c[r, i], points[r, i], describe, target) for i in ranked]
-        for r, ranked in enumerate(rank_drivers_rows(c, k))
+    return drivers_for_matrix(c, names, p, p_base, describe, k, target=target, values=values)
+
+
+def drivers_for_matrix(
+    contributions: np.ndarray,
+    names: Sequence[str],
+    p: np.ndarray,
+    p_base: float,
+    describe: Describe,
+    k: int,
+    *,
+    target: str,
+    values: pd.DataFrame,
+    numbers: np.ndarray | None = None,
+) -> list[list[Driver]]:
+    """``top_drivers`` for every row of an (n, f) contributions matrix (columns ``names``).
+
+    ``values`` holds the features' values (by name, rows aligned). ``numbers``, when given,
+    is the model's (n, f) float input matrix of the same rows: a driver's value is read from
+    it when its ``values`` column is float64 (the same number), from ``values`` otherwise.
+    Only the top cells are read and put into words; a text is made once per feature, value
+    and sign of the contribution in one call (``describe``'s words depend on the sign only).
+    """
+    c = np.asarray(contributions, dtype=np.float64)
+    n = len(c)
+    ranked = rank_drivers_rows(c, k)
+    sizes = [len(r) for r in ranked]
+    rows = np.repeat(np.arange(n), sizes)
+    cols = np.fromiter((i for r in ranked for i in r), dtype=np.int64, count=int(sum(sizes)))
+    points = probability_points(c, p, p_base)[rows, cols].tolist()
+    contribs = c[rows, cols].tolist()
+    cells = _cell_values(values, names, rows, cols, numbers)
+    at = cols.tolist()
+    signs = np.sign(c[rows, cols]).astype(np.int64).tolist()
+    try:
+        texts = _words(describe, names, at, cells, contribs, signs, target)
+    except TypeError:  # an unhashable value: one call per driver
+        texts = [
+            describe(names[i], v, x, target) for i, v, x in zip(at, cells, contribs, strict=True)
+        ]
+    drivers = [
+        Driver(names[i], v, x, pts, text)
+        for i, v, x, pts, text in zip(at, cells, contribs, points, texts, strict=True)
     ]
+    ends = np.cumsum(sizes).tolist()
+    return [drivers[end - size : end] for size, end in zip(sizes, ends, strict=True)]
+
+
+def _words(
+    describe: Describe,
+    names: Sequence[str],
+    at: list[int],
+    cells: list[Any],
+    contribs: list[float],
+    signs: list[int],
+    target: str,
+) -> list[str]:
+    """``describe`` of each cell, once per feature, value and sign of the contribution."""
+    words: dict[tuple[int, type, Any, int], str] = {}
+    texts: list[str] = []
+    for i, value, contribution, sign in zip(at, cells, contribs, signs, strict=True):
+        key = (i, type(value), value, sign)
+        text = words.get(key)
+        if text is None:
+            text = words[key] = describe(names[i], value, contribution, target)
+        texts.append(text)
+    return texts
+
+
+def _cell_values(
+    values: pd.DataFrame,
+    names: Sequence[str],
+    rows: np.ndarray,
+    cols: np.ndarray,
+    numbers: np.ndarray | None,
+) -> list[Any]:
+    """The plain value (``_plain``) of each (row, feature) cell, in the cells' order."""
+    out: list[Any] = [None] * len(rows)
+    if not len(rows):
+        return out
+    present = set(values.columns)
+    dtypes = values.dtypes
+    for i in np.unique(cols).tolist():
+        name = names[i]
+        if name not in present:
+            continue  # a feature the values do not hold: None
+        at = np.flatnonzero(cols == i)
+        where = rows[at]
+        if numbers is not None and dtypes[name] == np.float64:
+            picked = numbers[where, i].tolist()
+            for j, v in zip(at.tolist(), picked, strict=True):
+                out[j] = None if v != v else v
+        else:
+            picked = values[name].to_numpy(dtype=object)[where].tolist()
+            for j, v in zip(at.tolist(), picked, strict=True):
+                out[j] = _plain(v)
+    return out
 
 
 # ---------------------------------------------------------------- summaries for MLflow

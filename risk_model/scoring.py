@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from risk_model.config import TARGETS, Settings, band_of
-from risk_model.estimator import BASE_VALUE, RiskClassifier
-from risk_model.explain import Describe, Driver, drivers_for_rows
+from risk_model.estimator import RiskClassifier
+from risk_model.explain import Describe, Driver, drivers_for_matrix
 
 REASON_PREFIX = "too little data to score: "
 ID_COLUMNS = ("project_id", "as_of")
@@ -32,7 +32,7 @@ class OverrunRangeScore:
     p90: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TargetScore:
     """The risk of one target (``schedule`` / ``cost``) for one row.
 
@@ -52,7 +52,7 @@ class TargetScore:
     overrun: OverrunRangeScore | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProjectScore:
     """Every target's score of one project at one report date."""
 
@@ -80,6 +80,14 @@ def _as_of(value: Any) -> datetime | None:
     return pd.Timestamp(value).to_pydatetime()
 
 
+def _dates(column: pd.Series) -> list[datetime | None]:
+    """``_as_of`` of every value (one conversion for a datetime column)."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "M":
+        # numpy turns datetime64[us] into datetime.datetime objects, NaT into None
+        return column.to_numpy(dtype="datetime64[us]").astype(object).tolist()  # type: ignore[no-any-return]
+    return [_as_of(v) for v in column.tolist()]
+
+
 def score_rows(
     models: Mapping[str, RiskClassifier],
     features: pd.DataFrame,
@@ -105,10 +113,11 @@ def score_rows(
     for target, model in models.items():
         reason_texts = _reasons_for(reasons, target, features.index)
         scorable = np.array([r is None for r in reason_texts], dtype=bool)
+        usable = features if scorable.all() else features.loc[scorable]
         rows = _score_target(
             target,
             model,
-            features.loc[scorable],
+            usable,
             describe=describe,
             settings=settings,
             explain=explain or full,
@@ -118,7 +127,7 @@ def score_rows(
         )
         size_model = (ranges or {}).get(target)
         if size_model is not None and rows:
-            rows = _with_overrun(rows, size_model, features.loc[scorable])
+            rows = _with_overrun(rows, size_model, usable)
         it = iter(rows)
         per_target[target] = [
             next(it)
@@ -134,11 +143,11 @@ def score_rows(
         ]
 
     ids = features["project_id"].tolist() if "project_id" in features else [None] * n
-    dates = features["as_of"].tolist() if "as_of" in features else [None] * n
+    dates = _dates(features["as_of"]) if "as_of" in features else [None] * n
     return [
         ProjectScore(
             project_id=str(ids[i]) if ids[i] is not None else "",
-            as_of=_as_of(dates[i]),
+            as_of=dates[i],
             scores={target: scores[i] for target, scores in per_target.items()},
         )
         for i in range(n)
@@ -199,18 +208,30 @@ def _score_target(
             )
             for pi in p
         ]
-    contrib = model.contributions(X)
-    margin = contrib.sum(axis=1).to_numpy(dtype=np.float64)
+    matrix = model.input_matrix(X)
+    contrib = model.contribution_array(matrix)
+    margin = contrib.sum(axis=1)
     p = model.calibrate_margin(margin)
-    base = contrib[BASE_VALUE].to_numpy(dtype=np.float64)
+    base = contrib[:, -1]
     p_base = float(model.calibrate_margin(base[:1])[0])
+    feature_cols = model.feature_names()
+    c = contrib[:, :-1]
     row_drivers = (
-        drivers_for_rows(contrib, X, p, p_base, describe, settings.top_drivers, target=target)
+        drivers_for_matrix(
+            c,
+            feature_cols,
+            p,
+            p_base,
+            describe,
+            settings.top_drivers,
+            target=target,
+            values=X,
+            numbers=matrix,
+        )
         if drivers
         else [[] for _ in range(len(X))]
     )
-    feature_cols = [c for c in contrib.columns if c != BASE_VALUE]
-    contrib_values = contrib[feature_cols].to_numpy(dtype=np.float64) if full else None
+    contrib_values = c if full else None
     out = []
     for i in range(len(X)):
         pi = float(p[i])

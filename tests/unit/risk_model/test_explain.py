@@ -17,6 +17,8 @@ from risk_model.explain import (
     contribution_history,
     contribution_points,
     driver_history_figure,
+    drivers_for_matrix,
+    drivers_for_rows,
     format_points,
     probability_points,
     rank_drivers,
@@ -251,3 +253,51 @@ def test_rank_drivers_rows_equals_rank_drivers_row_by_row() -> None:
     for k in (1, 3, 9, 12):
         assert rank_drivers_rows(c, k) == [rank_drivers(row, k) for row in c]
     assert rank_drivers_rows(np.zeros((0, 4)), 3) == []
+
+
+def test_drivers_for_matrix_equal_top_drivers_row_by_row() -> None:
+    """The vectorised drivers (values read from the float matrix where the column is float64,
+    one text per feature, value and sign) are each row's own ``top_drivers``, words and all."""
+    from features.registry import describe_driver
+
+    rng = np.random.default_rng(7)
+    n = 300
+    values = pd.DataFrame(
+        {
+            "cpi": rng.choice([0.8, 1.0, np.nan, 1.234], n),  # repeated values and missing
+            "forecast_slip": rng.normal(0.1, 0.1, n),
+            "open_risks": rng.integers(0, 4, n),  # an integer column keeps its ints
+            "category": pd.Series(rng.choice(["it", "bridges", None], n), dtype=object),
+        }
+    )
+    names = [*values.columns, "not_in_values"]
+    c = rng.normal(size=(n, len(names))).round(1)
+    c[rng.random(c.shape) < 0.2] = 0.0
+    numbers = np.column_stack(
+        [values[n_].to_numpy(dtype=np.float64, na_value=np.nan) for n_ in names[:3]]
+        + [np.full(n, np.nan), np.full(n, np.nan)]
+    )
+    p = expit(c.sum(axis=1) - 0.5)
+    p_base = float(expit(-0.5))
+    got = drivers_for_matrix(
+        c, names, p, p_base, describe_driver, 3, target="cost", values=values, numbers=numbers
+    )
+    plain = drivers_for_rows(
+        pd.DataFrame(c, columns=names), values, p, p_base, describe_driver, 3, target="cost"
+    )
+    for r in range(n):
+        want = top_drivers(
+            dict(zip(names, c[r], strict=True)),
+            values.iloc[r].to_dict(),
+            float(p[r]),
+            p_base,
+            describe_driver,
+            3,
+            target="cost",
+        )
+        assert got[r] == plain[r]
+        assert [(d.feature, d.value, d.text) for d in got[r]] == [
+            (d.feature, d.value, d.text) for d in want
+        ]
+        assert [type(d.value) for d in got[r]] == [type(d.value) for d in want]
+        assert np.allclose([d.points for d in got[r]], [d.points for d in want])
