@@ -13,6 +13,7 @@ called; the tables live beside the store's (``ScoreStore(store)`` shares its eng
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -181,7 +182,9 @@ def _day(value: Any) -> date | None:
     return None
 
 
-def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table]:
+@functools.cache
+def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table]:
+    """The table definitions (made once per process: a ``ScoreStore`` is made per request)."""
     md = sa.MetaData()
     scores = sa.Table(
         "scores",
@@ -221,7 +224,38 @@ def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table]:
         sa.Column("rows", sa.Integer, nullable=False),
         sa.Column("computed_at", sa.DateTime(), nullable=False),
     )
-    return md, scores, meta
+    # What rankings read: each project's latest score per target with the project's fields a
+    # ranking filters on, written with the scores (same transaction). Narrow rows, so a
+    # ranking counts and filters without reading the wide score rows or joining projects.
+    ranking = sa.Table(
+        "score_ranking",
+        md,
+        sa.Column("target", sa.String(32), primary_key=True),
+        sa.Column("project_id", sa.String(255), primary_key=True),
+        sa.Column("probability", sa.Double(), nullable=True),
+        sa.Column("band", sa.String(32), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=True),
+        sa.Column("portfolio", sa.Text(), nullable=True),
+        sa.Column("category", sa.Text(), nullable=True),
+    )
+    # in ranking order (read in order, cut at the page's end: no sort), all or one band
+    sa.Index(
+        "ix_score_ranking_order",
+        ranking.c.target,
+        ranking.c.active,
+        ranking.c.probability.desc(),
+        ranking.c.project_id,
+    )
+    sa.Index(
+        "ix_score_ranking_band",
+        ranking.c.target,
+        ranking.c.active,
+        ranking.c.band,
+        ranking.c.probability.desc(),
+        ranking.c.project_id,
+    )
+    return md, scores, meta, ranking
 
 
 def _rows(scores: Iterable[ProjectScore], latest: bool, now: datetime) -> Iterable[dict[str, Any]]:
@@ -294,7 +328,7 @@ class ScoreStore:
     def __init__(self, store: Store | Engine) -> None:
         self._store = store if isinstance(store, Store) else None
         self._engine = store if isinstance(store, Engine) else None
-        self._md, self._scores, self._meta = _tables()
+        self._md, self._scores, self._meta, self._ranking = _tables()
 
     @property
     def engine(self) -> Engine:
@@ -305,12 +339,46 @@ class ScoreStore:
 
     def init(self) -> ScoreStore:
         """Create the tables and indexes when missing (idempotent; an older store gains the
-        indexes added since)."""
+        indexes and the ranking table added since, the latter filled from its scores)."""
         with self.engine.begin() as conn:
+            had_ranking = sa.inspect(conn).has_table(self._ranking.name)
             self._md.create_all(conn, checkfirst=True)
             for index in self._scores.indexes:
                 index.create(conn, checkfirst=True)
+            if not had_ranking and sa.inspect(conn).has_table("projects"):
+                self._fill_ranking(conn)
         return self
+
+    def _fill_ranking(self, conn: sa.Connection, project_ids: Sequence[str] | None = None) -> None:
+        """Rewrite the ranking table (of ``project_ids`` only, when given) from the latest
+        scores and the store's projects."""
+        s, r = self._scores, self._ranking
+        if project_ids is not None:
+            for start in range(0, len(project_ids), _CHUNK):
+                chunk = list(project_ids[start : start + _CHUNK])
+                conn.execute(sa.delete(r).where(r.c.project_id.in_(chunk)))
+                self._insert_ranking(conn, s.c.project_id.in_(chunk))
+            return
+        conn.execute(sa.delete(r))
+        self._insert_ranking(conn, sa.true())
+
+    def _insert_ranking(self, conn: sa.Connection, where: sa.ColumnElement[bool]) -> None:
+        s, p, r = self._scores, _PROJECTS, self._ranking
+        rows = (
+            sa.select(
+                s.c.target,
+                s.c.project_id,
+                s.c.probability,
+                s.c.band,
+                sa.func.coalesce(p.c.status, "active") == "active",
+                p.c.name,
+                p.c.portfolio,
+                p.c.category,
+            )
+            .select_from(s.join(p, p.c.project_id == s.c.project_id))
+            .where(s.c.is_latest.is_(True), where)
+        )
+        conn.execute(sa.insert(r).from_select([c.name for c in r.columns], rows))
 
     # -- write --------------------------------------------------------------------------------
     def replace(
@@ -333,6 +401,7 @@ class ScoreStore:
         with self.engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
             conn.execute(sa.delete(self._scores))
             self._insert(conn, rows)
+            self._fill_ranking(conn)
             self._write_state(conn, state)
         return state
 
@@ -356,6 +425,7 @@ class ScoreStore:
             for start in range(0, len(ids), _CHUNK):
                 conn.execute(sa.delete(t).where(t.c.project_id.in_(ids[start : start + _CHUNK])))
             self._insert(conn, rows)
+            self._fill_ranking(conn, ids)
             count = int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
             state = ScoreState(int(revision), dict(versions), now, count)
             self._write_state(conn, state)
@@ -409,7 +479,7 @@ class ScoreStore:
         query = sa.select(*columns).where(latest)
         out: dict[str, dict[str, StoredScore]] = {}
         for rec in self._select(query, project_ids):
-            s = self._score(rec)
+            s = self._score(rec, contributions)
             out.setdefault(s.project_id, {})[s.target] = s
         return out
 
@@ -465,7 +535,7 @@ class ScoreStore:
         """Every stored score of a project, by report date then target."""
         t = self._scores
         query = sa.select(t).where(t.c.project_id == str(project_id)).order_by(t.c.as_of, t.c.id)
-        return [self._score(rec) for rec in self._select(query, None)]
+        return [self._score(rec, True) for rec in self._select(query, None)]
 
     def rank(
         self, target: str, limit: int, where: RankFilter = RankFilter()
@@ -473,29 +543,23 @@ class ScoreStore:
         """Active projects by their latest ``target`` probability, highest first (unscored
         last, then by id), read and cut by the database: ``(how many match, first limit rows
         of (project_id, name, portfolio, category))``."""
-        s, p = self._scores, _PROJECTS
-        conditions = [
-            s.c.is_latest.is_(True),
-            s.c.target == target,
-            sa.func.coalesce(p.c.status, "active") == "active",
-        ]
+        r = self._ranking
+        conditions = [r.c.target == target, r.c.active == sa.true()]
         if where.portfolio is not None:
-            conditions.append(p.c.portfolio == where.portfolio)
+            conditions.append(r.c.portfolio == where.portfolio)
         if where.category is not None:
-            conditions.append(p.c.category == where.category)
+            conditions.append(r.c.category == where.category)
         if where.band is not None:
-            conditions.append(s.c.band == where.band)
+            conditions.append(r.c.band == where.band)
         if where.scope is not None:
-            conditions.append(p.c.portfolio.in_(sorted(where.scope)))
-        joined = s.join(p, p.c.project_id == s.c.project_id)
+            conditions.append(r.c.portfolio.in_(sorted(where.scope)))
         ranked = (
-            sa.select(s.c.project_id, p.c.name, p.c.portfolio, p.c.category)
-            .select_from(joined)
+            sa.select(r.c.project_id, r.c.name, r.c.portfolio, r.c.category)
             .where(*conditions)
-            .order_by(s.c.probability.desc().nulls_last(), s.c.project_id)
+            .order_by(r.c.probability.desc().nulls_last(), r.c.project_id)
             .limit(limit)
         )
-        count = sa.select(sa.func.count()).select_from(joined).where(*conditions)
+        count = sa.select(sa.func.count()).select_from(r).where(*conditions)
         with self.engine.connect() as conn:
             total = int(conn.execute(count).scalar_one())
             rows = [tuple(r) for r in conn.execute(ranked)]
@@ -513,7 +577,7 @@ class ScoreStore:
             return out
 
     @staticmethod
-    def _score(rec: Any) -> StoredScore:
+    def _score(rec: Any, contributions: bool) -> StoredScore:
         return StoredScore(
             project_id=str(rec.project_id),
             as_of=rec.as_of,
@@ -526,7 +590,7 @@ class ScoreStore:
             base_value=rec.base_value,
             drivers=drivers_of(rec.drivers),
             contributions=json.loads(text)
-            if (text := getattr(rec, "contributions", None))
+            if contributions and (text := rec.contributions)
             else None,
             computed_at=rec.computed_at,
             previous_probability=rec.previous_probability,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.auth import ViewerKey
 from api.deps import ModelsDep, PortfolioCacheDep, SettingsDep, StoreDep
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/v1/portfolio", tags=["portfolio"])
 
 @router.get(
     "/risks",
+    response_model=PortfolioRisksOut,
     summary="Active projects ranked by the probability of overrun",
     description=(
         "Every active project of the store scored at its latest report, ranked by the chosen "
@@ -39,7 +40,7 @@ def risks(
     band: Annotated[
         str | None, Query(max_length=50, description="Only this band of the target.")
     ] = None,
-) -> PortfolioRisksOut:
+) -> Response:
     check_page_size(limit, settings)
     stored = stored_ranking(
         store,
@@ -52,15 +53,17 @@ def risks(
         band=band,
         scope=key.scope,
     )
-    if stored is not None:
-        return stored
-    return portfolio_risks(
-        cache.get(store, models, settings),
-        settings,
-        target=target,
-        limit=limit,
-        portfolio=portfolio,
-        category=category,
-        band=band,
-        scope=key.scope,
-    )
+    if stored is None:
+        stored = portfolio_risks(
+            cache.get(store, models, settings),
+            settings,
+            target=target,
+            limit=limit,
+            portfolio=portfolio,
+            category=category,
+            band=band,
+            scope=key.scope,
+        )
+    # serialised once by pydantic (returning the model, FastAPI would dump it, validate the
+    # dump again and encode it: 5-15 ms for a page of 50 projects with their drivers)
+    return Response(stored.model_dump_json(), media_type="application/json")

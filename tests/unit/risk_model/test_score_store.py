@@ -235,9 +235,59 @@ def test_refresh_rescores_only_the_changed_projects_and_equals_a_full_refresh(
     assert any(k[0] == reported for k in changed)  # the new report was scored
     assert state.rows == len(after)
 
+    ranked = {t: scores.rank(t, 10_000) for t in TARGETS}
     full = refresh_scores(store, scores, models, trained_home, incremental=False)
     assert full.rows == state.rows
+    assert {t: scores.rank(t, 10_000) for t in TARGETS} == ranked  # rankings follow too
     rescored = _dump(scores)
     assert rescored.keys() == after.keys()
     for key, row in rescored.items():
         assert row == after[key], key
+
+
+def test_ranking_table_follows_every_replace_and_is_filled_for_an_older_store(
+    tmp_path: Path,
+) -> None:
+    """The rankings' table (latest score per target with the project's fields) is rewritten
+    with the scores, and a store whose scores were written before the table existed gets it
+    filled on init: the same ranking either way."""
+    from datetime import datetime
+
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from risk_model.schemas import conform_projects
+    from risk_model.scoring import ProjectScore, TargetScore
+
+    store = Store(f"sqlite:///{tmp_path / 'ranking.db'}").init()
+    projects = pd.DataFrame(
+        [
+            {"project_id": "A", "name": "Alpha", "portfolio": "P1", "status": "active"},
+            {"project_id": "B", "name": "Beta", "portfolio": "P2", "status": "active"},
+            {"project_id": "C", "name": "Gamma", "portfolio": "P1", "status": "completed"},
+        ]
+    )
+    store.import_frames(conform_projects(projects), None)
+    when = datetime(2024, 6, 30)
+
+    def scored(probabilities: dict[str, float]) -> list[ProjectScore]:
+        return [
+            ProjectScore(pid, when, {"cost": TargetScore("cost", p, "high" if p > 0.5 else "low")})
+            for pid, p in probabilities.items()
+        ]
+
+    scores = ScoreStore(store).init()
+    first = scored({"A": 0.2, "B": 0.8, "C": 0.9})
+    scores.replace(first, first, revision=store.revision(), versions={"cost": "1"})
+    assert scores.rank("cost", 10) == (2, [("B", "Beta", "P2", None), ("A", "Alpha", "P1", None)])
+
+    second = scored({"A": 0.7})  # B's score gone, A's changed
+    scores.replace(second, second, revision=store.revision(), versions={"cost": "2"})
+    assert scores.rank("cost", 10) == (1, [("A", "Alpha", "P1", None)])
+
+    with store.engine.begin() as conn:  # as a store made before the table existed
+        conn.execute(sa.text("DROP TABLE score_ranking"))
+    assert ScoreStore(store).init().init().rank("cost", 10) == (
+        1,
+        [("A", "Alpha", "P1", None)],
+    )
