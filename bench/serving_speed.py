@@ -38,6 +38,8 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 CONCURRENCY = 8
+ROUNDS = 4
+"""Alternating turns of the 1-worker and the N-worker server."""
 
 
 # -- load generator (runs in its own process) ------------------------------------------------
@@ -132,6 +134,46 @@ def load_test(
         out["server_p50_ms"] = round(float(np.percentile(server, 50)), 3)
         out["server_p99_ms"] = round(float(np.percentile(server, 99)), 3)
     return out
+
+
+def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several ``load_test`` results as one: summed requests over summed time; latencies as
+    the median of the runs' own percentiles."""
+    seconds = sum(r["requests"] / r["rps"] for r in runs if r["rps"])
+    out: dict[str, Any] = {
+        "requests": sum(r["requests"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "rps": round(sum(r["requests"] for r in runs) / seconds, 1) if seconds else 0.0,
+    }
+    for k in ("client_p50_ms", "client_p99_ms", "server_p50_ms", "server_p99_ms"):
+        values = [r[k] for r in runs if r.get(k) is not None]
+        if values:
+            out[k] = round(float(np.median(values)), 3)
+    return out
+
+
+def connection_spread(port: int, pids: list[int], delay: float = 1.0) -> Any:
+    """After ``delay`` s (a load test running), how many established connections to ``port``
+    each of ``pids`` holds (from ``ss``; [] when it is not there): a future."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def count() -> list[int]:
+        time.sleep(delay)
+        try:
+            text = subprocess.run(
+                ["ss", "-tnpH", "state", "established", f"sport = :{port}"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return []
+        return [text.count(f"pid={pid},") for pid in pids]
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(count)
+    pool.shutdown(wait=False)
+    return future
 
 
 # -- servers ---------------------------------------------------------------------------------
@@ -318,8 +360,12 @@ def model_figures(settings: Any, projects: pd.DataFrame, snapshots: pd.DataFrame
     loaded = ModelRegistry.from_settings(settings).load("schedule")
     model = loaded.model
     model.set_params(n_jobs=1)
-    rows = latest_rows(build_features(projects, snapshots))
-    rows = pd.concat([rows] * (1000 // max(1, len(rows)) + 1)).head(1000).reset_index(drop=True)
+    # 1,000 distinct feature rows: every project's latest report, then earlier reports (a
+    # repeated row would let the explanation's per-call reuse of words count twice)
+    features = build_features(projects, snapshots)
+    latest = latest_rows(features)
+    earlier = features.drop(index=latest.index).sample(frac=1.0, random_state=0)
+    rows = pd.concat([latest, earlier]).head(1000).reset_index(drop=True)
     X = rows.reindex(columns=model.feature_names())
     matrix = model._matrix(X)
 
@@ -343,6 +389,7 @@ def model_figures(settings: Any, projects: pd.DataFrame, snapshots: pd.DataFrame
     contrib_only = best(lambda: model.contributions(X), 3)
     return {
         "batch_rows": len(X),
+        "distinct_rows": len(rows.drop_duplicates(["project_id", "as_of"])),
         "raw_booster_us_per_row": round(raw / len(X) * 1e6, 2),
         "model_us_per_row": round(ours / len(X) * 1e6, 2),
         "model_share_of_raw_throughput": round(raw / ours, 3),
@@ -411,7 +458,9 @@ def ranking_figures(
         )
     finally:
         stop(server)
-    p50 = repeated.get("client_p50_ms", 1e9)
+    worst = max(
+        run.get(k, 1e9) for run in (repeated, filtered) for k in ("client_p50_ms", "client_p99_ms")
+    )
     return {
         "projects": n_projects,
         "active_projects_ranked": body.get("total"),
@@ -423,8 +472,15 @@ def ranking_figures(
         "repeated": repeated,
         "filtered_by_band": filtered,
         "limit_ms": 100.0,
-        "judged_on": "first request after start and the median of repeated requests (p99 shown)",
-        "ok": bool(first.status_code == 200 and cold <= 100.0 and p50 <= 100.0),
+        "judged_on": "the first request after start, and p50 and p99 (client) of repeated "
+        "requests, all and by band",
+        "ok": bool(
+            first.status_code == 200
+            and cold <= 100.0
+            and worst <= 100.0
+            and repeated["errors"] == 0
+            and filtered["errors"] == 0
+        ),
     }
 
 
@@ -516,30 +572,55 @@ def main() -> None:
                 "many", ours_port, theirs_port, many, args.seconds, key, required=2.0
             )
             rss = max(_rss_mb(p) for p in worker_pids(ours.pid))
+        except BaseException:
+            stop(ours)
+            raise
         finally:
-            stop(ours, theirs)
+            stop(theirs)
 
-        print(f"our server with {args.workers} workers...", flush=True)
+        print(
+            f"our server with {args.workers} workers against 1 worker, alternating...", flush=True
+        )
         multi_port = _free_port()
         multi = start_ours(env, multi_port, args.workers)
-        try:
+        try:  # both stopped below
             _wait_http(multi_port, "/ready")
             time.sleep(2.0)  # every worker up (/ready answers from the first one)
             load_test(multi_port, "/v1/score", one[0], 1.0, key)
-            n = load_test(multi_port, "/v1/score", one[0], args.seconds, key)
+            # Both servers stay up (an idle one costs nothing) and take turns, so a change in
+            # the shared machine's other load falls on both alike.
+            rounds = max(2, ROUNDS)
+            turns: dict[str, list[dict[str, Any]]] = {"one_worker": [], "n_workers": []}
+            spread: list[int] = []
+            for _ in range(rounds):
+                turns["one_worker"].append(
+                    load_test(ours_port, "/v1/score", one[0], args.seconds / rounds, key)
+                )
+                probe = connection_spread(multi_port, worker_pids(multi.pid))
+                turns["n_workers"].append(
+                    load_test(multi_port, "/v1/score", one[0], args.seconds / rounds, key)
+                )
+                spread = probe.result() or spread
             worker_rss = [round(_rss_mb(p), 1) for p in worker_pids(multi.pid)]
         finally:
-            stop(multi)
-        ratio = round(n["rps"] / single["ours"]["rps"], 2) if single["ours"]["rps"] else None
+            stop(multi, ours)
+        one_w, n_w = merged(turns["one_worker"]), merged(turns["n_workers"])
+        ratio = round(n_w["rps"] / one_w["rps"], 2) if one_w["rps"] else None
         result["workers"] = {
             "workers": args.workers,
             "num_threads_per_worker": settings.num_threads,
             "server": "pmo-risk serve --workers N (uvicorn, TCP_NODELAY set per connection)",
-            "one_worker": single["ours"],
-            "n_workers": n,
+            "measured": f"{rounds} alternating turns of {args.seconds / rounds:g} s each",
+            "one_worker": one_w,
+            "n_workers": n_w,
+            "turn_ratios": [
+                round(b["rps"] / a["rps"], 2) if a["rps"] else None
+                for a, b in zip(turns["one_worker"], turns["n_workers"], strict=True)
+            ],
+            "connections_per_worker": spread,
             "throughput_ratio_vs_one_worker": ratio,
             "ratio_required": 1.0,
-            "ok": bool(ratio and ratio >= 1.0 and n["errors"] == 0),
+            "ok": bool(ratio and ratio >= 1.0 and n_w["errors"] == 0),
         }
         result["memory"] = {
             "one_worker_rss_mb": round(rss, 1),
