@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from risk_model.config import TARGETS, Settings, band_of
+from risk_model.config import TARGETS, Settings
 from risk_model.estimator import RiskClassifier
 from risk_model.explain import Describe, Driver, drivers_for_matrix
 
@@ -154,6 +154,13 @@ def score_rows(
     ]
 
 
+def bands_of(p: np.ndarray, settings: Settings) -> list[str]:
+    """``band_of`` of every probability of an array, at once."""
+    names = settings.band_names
+    index = np.searchsorted(np.asarray(settings.band_cuts, dtype=np.float64), p, side="right")
+    return [names[i] for i in np.minimum(index, len(names) - 1).tolist()]
+
+
 def _reasons_for(
     reasons: Mapping[str, pd.Series] | None, target: str, index: pd.Index
 ) -> list[str | None]:
@@ -200,13 +207,8 @@ def _score_target(
     if not explain:
         p = model.predict_proba(X)[:, 1]
         return [
-            TargetScore(
-                target=target,
-                probability=float(pi),
-                band=band_of(float(pi), settings),
-                model_version=version,
-            )
-            for pi in p
+            TargetScore(target=target, probability=pi, band=band, model_version=version)
+            for pi, band in zip(p.tolist(), bands_of(p, settings), strict=True)
         ]
     matrix = model.input_matrix(X)
     contrib = model.contribution_array(matrix)
@@ -231,26 +233,21 @@ def _score_target(
         if drivers
         else [[] for _ in range(len(X))]
     )
-    contrib_values = c if full else None
-    out = []
-    for i in range(len(X)):
-        pi = float(p[i])
-        out.append(
-            TargetScore(
-                target=target,
-                probability=pi,
-                band=band_of(pi, settings),
-                drivers=row_drivers[i],
-                model_version=version,
-                base_value=float(base[i]),
-                contributions=(
-                    dict(zip(feature_cols, map(float, contrib_values[i]), strict=True))
-                    if contrib_values is not None
-                    else None
-                ),
-            )
+    names = feature_cols
+    return [
+        TargetScore(
+            target=target,
+            probability=pi,
+            band=band,
+            drivers=row_drivers[i],
+            model_version=version,
+            base_value=bi,
+            contributions=dict(zip(names, c[i].tolist(), strict=True)) if full else None,
         )
-    return out
+        for i, (pi, band, bi) in enumerate(
+            zip(p.tolist(), bands_of(p, settings), base.tolist(), strict=True)
+        )
+    ]
 
 
 def scores_to_frame(scores: Sequence[ProjectScore]) -> pd.DataFrame:

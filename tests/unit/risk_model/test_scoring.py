@@ -178,3 +178,13 @@ def test_scores_to_frame_columns(models: dict[str, RiskClassifier], settings: Se
     assert "; " in out.loc[2, "drivers_cost"]
     assert out["p_cost"].dtype == np.float64
     assert len(scores_to_frame([])) == 0
+
+
+def test_bands_of_an_array_equal_band_of_each() -> None:
+    """The vectorised bands are band_of's, also at the cut points themselves and the ends."""
+    from risk_model.scoring import bands_of
+
+    settings = Settings(band_cuts=(0.2, 0.5, 0.8))
+    p = np.array([0.0, 0.1999, 0.2, 0.35, 0.5, 0.79, 0.8, 0.999, 1.0])
+    assert bands_of(p, settings) == [band_of(float(x), settings) for x in p]
+    assert bands_of(np.array([]), settings) == []
