@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     # Sigmoid (Platt) beat isotonic on every metric on simulator seeds: isotonic steps put
     # probabilities of exactly 0 and 1 on small calibration sets.
     calibration: str = "sigmoid"
+    # Scale each feature's split gain by how much of it varies within projects (training rows
+    # only; ``training.gain_scale``): project-level features count once per project, not per
+    # report. Off: every feature counts per report (LightGBM's default).
+    project_gain_scale: bool = True
     random_state: int = 0
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     # Scoring

@@ -77,6 +77,7 @@ class FeatureColumns:
     """
 
     monotone: dict[str, int] | None
+    gain_scale: dict[str, float] | None
     categories_: dict[str, list[str]]
     _features: list[str]
 
@@ -152,6 +153,18 @@ class FeatureColumns:
                 out[:, j] = category_codes(col, self.categories_[name])
         return out
 
+    def _gain_scale_list(self) -> list[float] | None:
+        if not self.gain_scale:
+            return None
+        unknown = [k for k in self.gain_scale if k not in self._features]
+        if unknown:
+            raise ValueError(f"gain_scale names features not in X: {unknown}")
+        scales = [float(self.gain_scale.get(name, 1.0)) for name in self._features]
+        bad = [s for s in scales if not 0.0 <= s <= 1.0]
+        if bad:
+            raise ValueError(f"gain_scale values must be in [0, 1], got {bad[:3]}")
+        return scales
+
     def _monotone_list(self) -> list[int] | None:
         if not self.monotone:
             return None
@@ -189,6 +202,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         reg_lambda: float = 1.0,
         calibration: str = "isotonic",
         monotone: dict[str, int] | None = None,
+        gain_scale: dict[str, float] | None = None,
         cal_fraction: float = 0.2,
         n_jobs: int = 1,
         random_state: int = 0,
@@ -202,6 +216,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.calibration = calibration
         self.monotone = monotone
+        self.gain_scale = gain_scale
         self.cal_fraction = cal_fraction
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -303,6 +318,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
             colsample_bytree=self.colsample_bytree,
             reg_lambda=self.reg_lambda,
             monotone_constraints=self._monotone_list(),
+            feature_contri=self._gain_scale_list(),
             n_jobs=self.n_jobs,
             random_state=self.random_state,
             verbose=-1,

@@ -28,12 +28,12 @@ import pandas as pd
 
 from features.pipeline import build_features, feature_columns
 from risk_model.config import Settings, target_kind
-from risk_model.estimator import RiskClassifier, monotone_for
+from risk_model.estimator import RiskClassifier
 from risk_model.exceptions import InsufficientData
 from training.baselines import fit_baselines
 from training.evaluate import Result, evaluate_target, flatten_metrics, stage_of
 from training.labels import Labelled, labelled_rows, split_train_cal
-from training.train import MONOTONE
+from training.train import new_model
 
 Progress = Callable[[str], None]
 DAYS_PER_MONTH = 30.4375
@@ -169,10 +169,8 @@ def _fit_fold(
         if not mask.any() or y[mask].nunique() < 2:
             raise InsufficientData(f"the {name} part at this cut-off holds a single class")
     columns = feature_columns(labelled.rows)
-    model = RiskClassifier.from_settings(
-        settings, monotone=monotone_for(MONOTONE.get(target, {}), columns)
-    )
     rows = labelled.rows
+    model = new_model(target, rows.loc[train], columns, settings)
     model.fit(rows.loc[train, columns], y[train], rows.loc[cal, columns], y[cal])
     baselines = fit_baselines(
         rows, y, train_mask=train, target=target, threshold=settings.threshold(target)

@@ -27,6 +27,7 @@ from training.baselines import fit_baselines
 from training.coverage import size_baselines, size_metrics, size_table
 from training.drift import drift_frame, drift_reference
 from training.evaluate import Result, evaluate_target, flatten_metrics, metrics_table
+from training.gain_scale import gain_scales
 from training.labels import Labelled, LabelledSplit, labelled_rows, split_labelled
 from training.model_card import build_card, card_markdown, data_profile
 
@@ -83,6 +84,20 @@ def _noop(_: str) -> None:
     return None
 
 
+def new_model(
+    target: str, train: pd.DataFrame, columns: list[str], settings: Settings
+) -> RiskClassifier:
+    """The unfitted classifier of ``target`` for these training rows (``train``, with
+    ``project_id``): the settings' hyper-parameters, the target's monotone directions and
+    each feature's gain scale measured on the training rows only (``training.gain_scale``).
+    The one constructor of ``pmo-risk train``, ``retrain`` and every backtest fold."""
+    return RiskClassifier.from_settings(
+        settings,
+        monotone=monotone_for(MONOTONE.get(target, {}), columns),
+        gain_scale=gain_scales(train, columns) if settings.project_gain_scale else None,
+    )
+
+
 def fit_target(
     labelled: Labelled,
     settings: Settings,
@@ -103,9 +118,7 @@ def fit_target(
     train, cal, test = rows.loc[split.train], rows.loc[split.cal], rows.loc[split.test]
     sizes = split.sizes(labelled)
     columns = feature_columns(rows)
-    model = RiskClassifier.from_settings(
-        settings, monotone=monotone_for(MONOTONE.get(target, {}), columns)
-    )
+    model = new_model(target, train, columns, settings)
     progress(f"{target}: fitting on {len(train)} reports of {sizes['train_projects']} projects")
     model.fit(train[columns], y.loc[train.index], cal[columns], y.loc[cal.index])
 
