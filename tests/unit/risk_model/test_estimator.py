@@ -295,3 +295,28 @@ def test_category_codes_equal_pandas_categorical_codes() -> None:
     expected[expected < 0] = np.nan
     np.testing.assert_array_equal(category_codes(values, categories), expected)
     assert category_codes(np.array([], dtype=object), categories).shape == (0,)
+
+
+def test_gain_scale_zero_keeps_a_feature_out_and_one_changes_nothing(
+    data: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    """``gain_scale`` multiplies a feature's split gain: 0 never splits on it, 1 is the default."""
+    X, y = data
+    plain = small().fit(X, y)
+    ones = small(gain_scale={"cpi": 1.0, "forecast_slip": 1.0}).fit(X, y)
+    np.testing.assert_allclose(plain.predict_raw(X), ones.predict_raw(X))
+    assert plain.feature_importance("split")["cpi"] > 0
+    muted = small(gain_scale={"cpi": 0.0}).fit(X, y)
+    assert muted.feature_importance("split")["cpi"] == 0
+    assert muted.feature_importance("split")["forecast_slip"] > 0
+    assert clone(muted).get_params()["gain_scale"] == {"cpi": 0.0}
+
+
+def test_gain_scale_rejects_unknown_names_and_values_outside_0_1(
+    data: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    X, y = data
+    with pytest.raises(ValueError, match="not in X"):
+        small(gain_scale={"cpii": 0.5}).fit(X, y)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        small(gain_scale={"cpi": 1.5}).fit(X, y)
