@@ -129,7 +129,9 @@ def evaluate_target(frame: pd.DataFrame, scores: Mapping[str, Scorer]) -> Result
     ``frame`` has ``y`` (0/1), ``p_model``, ``elapsed_share`` and every column named in
     ``scores`` (label -> column, or label -> (rank column, probability column)). The model
     (``p_model``) is always included first, under the label ``"model"``, unless ``scores``
-    names a ``"model"`` itself. A 0/1 rule column is ranked as is (ties and all).
+    names a ``"model"`` itself. A 0/1 rule column is ranked as is (ties and all). Each other
+    scorer also carries ``model_roc_auc_same_rows``, the model's ROC-AUC on the rows that
+    scorer ranks, so a baseline with partial coverage is compared on the same rows.
     Returns ``{"overall": {label: metrics}, "by_stage": {stage: {label: metrics}}}``.
     """
     scorers: dict[str, Scorer] = {"model": "p_model", **dict(scores)}
@@ -138,15 +140,30 @@ def evaluate_target(frame: pd.DataFrame, scores: Mapping[str, Scorer]) -> Result
     if missing:
         raise KeyError(f"evaluation frame lacks columns: {', '.join(sorted(set(missing)))}")
     stage = stage_of(frame["elapsed_share"])
-    overall = {label: _metrics_on(frame, s) for label, s in scorers.items()}
+    model_col = _columns(scorers["model"])[0]
+    overall = {label: _paired(frame, s, model_col) for label, s in scorers.items()}
     by_stage = {
         name: {
-            label: _metrics_on(frame.loc[(stage == name).to_numpy()], s)
+            label: _paired(frame.loc[(stage == name).to_numpy()], s, model_col)
             for label, s in scorers.items()
         }
         for name in STAGES
     }
     return Result(overall=overall, by_stage=by_stage)
+
+
+def _paired(frame: pd.DataFrame, scorer: Scorer, model_col: str) -> Metrics:
+    """A scorer's metrics plus ``model_roc_auc_same_rows``: the model's ROC-AUC on exactly
+    the rows this scorer ranks (a baseline with no score on some rows is ranked on fewer rows
+    than the model; its Brier already covers every row through its "no score" rate)."""
+    out = _metrics_on(frame, scorer)
+    rank_col = _columns(scorer)[0]
+    if rank_col != model_col:
+        ranked = frame[rank_col].notna().to_numpy()
+        y = frame["y"].to_numpy(dtype="float64")[ranked]
+        p = frame[model_col].to_numpy(dtype="float64")[ranked]
+        out["model_roc_auc_same_rows"] = classification_metrics(y, p)["roc_auc"]
+    return out
 
 
 def _groups(result: Result) -> list[tuple[str, dict[str, Metrics]]]:

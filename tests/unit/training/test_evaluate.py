@@ -117,6 +117,23 @@ def test_evaluate_target_overall_and_by_stage() -> None:
     assert result["overall"]["rule01"]["brier"] != pytest.approx(0.25)
 
 
+def test_a_partial_baseline_is_set_beside_the_model_on_its_own_rows() -> None:
+    """A baseline scoring only some rows ranks on those; the model's AUC on the same rows is
+    reported beside it, and the model's own AUC still covers every row."""
+    frame = _frame()
+    frame["partial"] = frame["rule"].where(np.arange(len(frame)) % 3 == 0)
+    result = evaluate_target(frame, {"partial": ("partial", "rule_p")})
+    partial = result["overall"]["partial"]
+    rows = frame["partial"].notna()
+    assert partial["n"] == rows.sum() == 100
+    expected = roc_auc_score(frame.loc[rows, "y"], frame.loc[rows, "p_model"])
+    assert partial["model_roc_auc_same_rows"] == pytest.approx(expected)
+    assert result["overall"]["model"]["roc_auc"] == pytest.approx(
+        roc_auc_score(frame["y"], frame["p_model"])
+    )
+    assert "model_roc_auc_same_rows" not in result["overall"]["model"]
+
+
 def test_evaluate_target_reports_missing_columns() -> None:
     """A scorer column that is not in the frame is named in the error."""
     with pytest.raises(KeyError, match="oracle"):
