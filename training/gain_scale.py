@@ -34,18 +34,27 @@ def within_share(values: pd.Series, groups: pd.Series, *, categorical: bool = Fa
     Categorical values (``categorical``): the share of rows whose value differs from their
     group's most common value. 0.0 when the column is constant or empty.
     """
-    frame = pd.DataFrame({"g": groups.to_numpy(), "v": values.to_numpy()}).dropna(subset=["v"])
-    if len(frame) < 2:
+    codes, _ = pd.factorize(groups.to_numpy())
+    return _within_share(values, codes, categorical)
+
+
+def _within_share(values: pd.Series, codes: np.ndarray, categorical: bool) -> float:
+    present = values.notna().to_numpy()
+    if present.sum() < 2:
         return 0.0
+    g = codes[present]
     if categorical:
-        text = frame["v"].astype(str)
-        mode = text.groupby(frame["g"]).transform(lambda s: s.value_counts().index[0])
-        return float((text != mode).mean())
-    v = pd.to_numeric(frame["v"], errors="coerce").astype("float64")
-    total = float(v.var(ddof=0))
+        v, _ = pd.factorize(values.astype(str).to_numpy()[present])
+        pairs = pd.Series(g * (int(v.max()) + 1) + v).value_counts()
+        most = pairs.groupby(pairs.index // (int(v.max()) + 1)).max()
+        return float(1.0 - most.sum() / len(g))
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)[present]
+    total = float(v.var())
     if not np.isfinite(total) or total <= 0.0:
         return 0.0
-    within = float((v - v.groupby(frame["g"]).transform("mean")).var(ddof=0))
+    n = int(g.max()) + 1
+    means = np.bincount(g, weights=v, minlength=n) / np.maximum(np.bincount(g, minlength=n), 1)
+    within = float((v - means[g]).var())
     return float(min(1.0, max(0.0, within / total)))
 
 
@@ -53,13 +62,13 @@ def gain_scales(
     rows: pd.DataFrame, columns: Sequence[str], *, group: str = "project_id"
 ) -> dict[str, float]:
     """Gain scale in (0, 1] per feature of ``columns`` from the training ``rows`` (see module)."""
-    groups = rows[group].astype(str)
-    n_rows = len(rows)
-    if n_rows == 0:
+    if len(rows) == 0:
         return {}
-    per_row = groups.nunique() / n_rows
+    codes, uniques = pd.factorize(rows[group].astype(str).to_numpy())
+    per_row = len(uniques) / len(rows)
     out: dict[str, float] = {}
     for name in columns:
-        w = within_share(rows[name], groups, categorical=is_categorical(name, rows[name]))
+        column = rows[name]
+        w = _within_share(column, codes, is_categorical(name, column))
         out[str(name)] = float(w + (1.0 - w) * per_row)
     return out
