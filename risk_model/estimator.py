@@ -10,11 +10,12 @@ at fit time become missing (NaN) at predict time. Columns are selected by name a
 so extra columns (``project_id``, ``as_of``, ...) are ignored and order does not matter.
 
 Calibration (``calibration="isotonic" | "sigmoid" | "none"``) maps the LightGBM margin
-(log-odds) to a probability. It is fitted on ``(X_cal, y_cal)``, a validation set later in time
-than the training set, supplied by the caller. Without ``X_cal`` the last ``cal_fraction``
-(20%) of the rows of ``X`` *in the given order* are held out: the booster is trained on the
-head and the calibrator on that tail, never on the booster's own training rows. When the
-calibration set holds a single class, calibration is skipped (with a warning) and the
+(log-odds) to a probability; with ``calibration_prior > 0`` the sigmoid (Platt) fit is shrunk
+toward the identity (``shrunk_platt``). It is fitted on ``(X_cal, y_cal)``, a validation set
+later in time than the training set, supplied by the caller. Without ``X_cal`` the last
+``cal_fraction`` (20%) of the rows of ``X`` *in the given order* are held out: the booster is
+trained on the head and the calibrator on that tail, never on the booster's own training rows.
+When the calibration set holds a single class, calibration is skipped (with a warning) and the
 probability is the sigmoid of the margin.
 """
 
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Self
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
@@ -203,6 +205,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         calibration: str = "isotonic",
         monotone: dict[str, int] | None = None,
         gain_scale: dict[str, float] | None = None,
+        calibration_prior: float = 0.0,
         cal_fraction: float = 0.2,
         n_jobs: int = 1,
         random_state: int = 0,
@@ -217,6 +220,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.monotone = monotone
         self.gain_scale = gain_scale
+        self.calibration_prior = calibration_prior
         self.cal_fraction = cal_fraction
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -358,7 +362,10 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         if self.calibration == "isotonic":
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
             return iso.fit(margin, cal_y)
-        platt = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), cal_y)
+        if self.calibration_prior > 0:
+            platt = shrunk_platt(margin, cal_y, self.calibration_prior)
+        else:
+            platt = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), cal_y)
         if platt.coef_[0, 0] <= 0:
             warnings.warn(
                 "Platt calibration found a non-positive slope; calibration skipped",
@@ -448,6 +455,37 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "booster_")
         values = self.booster_.feature_importance(importance_type=kind)
         return pd.Series(values, index=self._features, name=kind).sort_values(ascending=False)
+
+
+def shrunk_platt(margin: np.ndarray, y: np.ndarray, prior: float) -> LogisticRegression:
+    """Platt scaling ``p = sigmoid(a * margin + b)`` with a Gaussian prior at the identity.
+
+    Maximises the log-likelihood of ``y`` minus ``prior / 2 * ((a - 1)^2 + b^2)``: LightGBM's
+    margin is already a log-odds fitted by log loss, so the calibration set only corrects it,
+    and a small calibration set (few projects, many correlated reports) corrects it less.
+    Returned as a fitted ``LogisticRegression`` (``coef_ = [[a]]``, ``intercept_ = [b]``).
+    """
+    m = np.asarray(margin, dtype=np.float64).reshape(-1)
+    t = np.asarray(y, dtype=np.float64).reshape(-1)
+
+    def loss(ab: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b = float(ab[0]), float(ab[1])
+        z = a * m + b
+        p = expit(z)
+        value = float(np.sum(np.logaddexp(0.0, z) - t * z))
+        value += 0.5 * prior * ((a - 1.0) ** 2 + b**2)
+        r = p - t
+        grad = np.array([np.dot(r, m) + prior * (a - 1.0), r.sum() + prior * b])
+        return value, grad
+
+    a, b = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
+    platt = LogisticRegression()
+    platt.classes_ = np.array([0, 1])
+    platt.coef_ = np.array([[float(a)]])
+    platt.intercept_ = np.array([float(b)])
+    platt.n_features_in_ = 1
+    platt.n_iter_ = np.array([0])
+    return platt
 
 
 def monotone_for(features: Mapping[str, int], columns: list[str]) -> dict[str, int]:

@@ -320,3 +320,40 @@ def test_gain_scale_rejects_unknown_names_and_values_outside_0_1(
         small(gain_scale={"cpii": 0.5}).fit(X, y)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         small(gain_scale={"cpi": 1.5}).fit(X, y)
+
+
+def test_shrunk_platt_without_prior_is_plain_platt_and_a_strong_prior_is_the_identity() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from risk_model.estimator import shrunk_platt
+
+    rng = np.random.default_rng(3)
+    margin = rng.normal(0.0, 2.0, 400)
+    y = (rng.uniform(size=400) < expit(0.5 * margin + 0.7)).astype(np.int64)
+    plain = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), y)
+    free = shrunk_platt(margin, y, 1e-9)
+    assert free.coef_[0, 0] == pytest.approx(plain.coef_[0, 0], abs=1e-3)
+    assert free.intercept_[0] == pytest.approx(plain.intercept_[0], abs=1e-3)
+    firm = shrunk_platt(margin, y, 1e7)
+    assert firm.coef_[0, 0] == pytest.approx(1.0, abs=1e-3)
+    assert firm.intercept_[0] == pytest.approx(0.0, abs=1e-3)
+    some = shrunk_platt(margin, y, 100.0)
+    assert free.coef_[0, 0] < some.coef_[0, 0] < 1.0
+    assert 0.0 < some.intercept_[0] < free.intercept_[0]
+
+
+def test_calibration_prior_is_a_platt_model_the_fast_path_can_read(
+    data: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    """With a prior the calibrator is still a one-feature LogisticRegression, so
+    ``calibrate_margin`` (and the API's fast path reading coef_/intercept_) agree."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = data
+    model = small(calibration="sigmoid", calibration_prior=100.0).fit(X, y)
+    cal = model.calibrator_
+    assert isinstance(cal, LogisticRegression) and cal.coef_.shape == (1, 1)
+    margin = model.predict_raw(X.head(50))
+    by_hand = expit(cal.coef_[0, 0] * margin + cal.intercept_[0])
+    np.testing.assert_allclose(model.predict_proba(X.head(50))[:, 1], by_hand)
+    np.testing.assert_allclose(model.calibrate_margin(margin), by_hand)
