@@ -373,12 +373,39 @@ class LatestOut(BaseModel):
     scores: dict[Target, TargetExplanationOut]
 
 
+class ScheduleCheckOut(BaseModel):
+    """One DCMA 14-point check of the latest schedule update, in words."""
+
+    number: int
+    title: str
+    meaning: str
+    value: float | None
+    value_text: str = Field(description="The measured value as the check states it.")
+    threshold: str = Field(description="The DCMA guideline it is judged against.")
+    result: Literal["pass", "fail", "not computed"]
+
+
+class ScheduleQualityOut(BaseModel):
+    """The DCMA findings of the project's latest report that came from a schedule file."""
+
+    as_of: date
+    passed: int
+    computed: int
+    failed: list[int] = Field(description="Numbers of the checks that failed.")
+    checks: list[ScheduleCheckOut]
+
+
 class ProjectDetailOut(BaseModel):
     project: ProjectOut
     snapshots: list[SnapshotOut]
     signals: list[SignalPointOut]
     risk_history: list[RiskPointOut]
     latest: LatestOut
+    schedule_quality: ScheduleQualityOut | None = Field(
+        default=None,
+        description="DCMA findings of the latest schedule update (None: no report of this "
+        "project came from a schedule file).",
+    )
 
 
 class ModelOut(BaseModel):

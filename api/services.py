@@ -38,6 +38,8 @@ from api.schemas import (
     ReadyOut,
     ReloadStatusOut,
     RiskPointOut,
+    ScheduleCheckOut,
+    ScheduleQualityOut,
     ScoreIn,
     ScoreOut,
     SignalPointOut,
@@ -47,6 +49,7 @@ from api.schemas import (
 )
 from api.uploads import Upload, save_uploads
 from features.pipeline import build_features
+from features.schedule_quality import ScheduleFindings, latest_schedule_findings
 from features.sources import importer
 from model_registry.registry import CHAMPION, LoadedModel, ModelCard, ModelRegistry
 from risk_model.config import TARGETS, Settings, band_of
@@ -904,6 +907,31 @@ def project_detail(
         signals=signals,
         risk_history=risk_history,
         latest=latest,
+        schedule_quality=schedule_quality_out(latest_schedule_findings(snapshots, project_id)),
+    )
+
+
+def schedule_quality_out(findings: ScheduleFindings | None) -> ScheduleQualityOut | None:
+    """DCMA findings as the API gives them (None when the project has no schedule report)."""
+    if findings is None:
+        return None
+    return ScheduleQualityOut(
+        as_of=findings.as_of,
+        passed=findings.passed,
+        computed=findings.computed,
+        failed=[c.number for c in findings.failed],
+        checks=[
+            ScheduleCheckOut(
+                number=c.number,
+                title=c.title,
+                meaning=c.meaning,
+                value=num(c.value),
+                value_text=c.value_text,
+                threshold=c.threshold_text,
+                result=cast(Any, c.result),
+            )
+            for c in findings.checks
+        ],
     )
 
 

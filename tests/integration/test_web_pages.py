@@ -199,6 +199,19 @@ def test_project_page_shows_the_latest_schedule_updates_dcma_findings(
         )
         assert 'id="no-schedule"' not in html
 
+        # the JSON project detail carries the same findings (for dashboards)
+        body = c.get("/v1/projects/SYN-1").json()["schedule_quality"]
+        assert body["as_of"] == str(latest.data_date.date())
+        assert [ch["number"] for ch in body["checks"]] == list(range(1, 15))
+        assert [ch["result"] for ch in body["checks"]] == [
+            {True: "pass", False: "fail", None: "not computed"}[ch.passed] for ch in latest.checks
+        ]
+        assert body["passed"] == passed
+        assert body["failed"] == [i + 1 for i, ch in enumerate(latest.checks) if ch.passed is False]
+        items = c.get("/v1/portfolio/risks", params={"limit": 5}).json()["items"]
+        other = next(i["project_id"] for i in items if i["project_id"] != "SYN-1")
+        assert c.get(f"/v1/projects/{other}").json()["schedule_quality"] is None
+
         other = c.get("/v1/portfolio/risks", params={"limit": 1}).json()["items"][0]
         plain = c.get(f"/projects/{other['project_id']}").text
         assert 'id="no-schedule"' in plain and "This project has no schedule" in plain
