@@ -164,3 +164,22 @@ def test_the_html_report_is_self_contained(backtest: Backtest, tmp_path: Path) -
     figures = json.loads(json_path.read_text(encoding="utf-8"))
     assert figures["targets"]["schedule"]["metrics"]["overall"]["model"]["n"] > 0
     assert render_html({"schedule": backtest}, title="t", meta={}).startswith("<!doctype html>")
+
+
+def test_a_folds_training_and_calibration_rows_were_all_known_by_its_cut_off(
+    portfolio: Any, tmp_path: Path
+) -> None:
+    """Every row a fold's booster or calibrator learns from was made, and its label known, by
+    the cut-off; the calibration projects are the training history's last to finish."""
+    from training.backtest import _fit_fold
+
+    settings = small_settings(tmp_path)
+    cut = pd.to_datetime(portfolio.snapshots["as_of"]).quantile(0.5).normalize()
+    _, _, known, (train, cal), _ = _fit_fold(
+        portfolio.projects, portfolio.snapshots, "schedule", cut, settings
+    )
+    assert train.any() and cal.any() and not (train & cal).any()
+    for mask in (train, cal):
+        assert (pd.to_datetime(known.rows.loc[mask, "as_of"]) <= cut).all()
+        assert (known.label_date[mask] <= cut).all()
+    assert known.label_date[cal].min() >= known.label_date[train].max()
