@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import pandas as pd
 
@@ -657,6 +657,17 @@ def _check_band(band: str | None, settings: Settings) -> None:
                 )
             ]
         )
+
+
+class RankArgs(TypedDict):
+    """One ranking request: what ``stored_ranking`` and ``portfolio_risks`` both take."""
+
+    target: str
+    limit: int
+    portfolio: str | None
+    category: str | None
+    band: str | None
+    scope: frozenset[str] | None
 
 
 def stored_ranking(

@@ -10,7 +10,7 @@ from api.auth import ViewerKey
 from api.deps import ModelsDep, PortfolioCacheDep, SettingsDep, StoreDep
 from api.errors import responses
 from api.schemas import PortfolioRisksOut, Target
-from api.services import check_page_size, portfolio_risks, stored_ranking
+from api.services import RankArgs, check_page_size, portfolio_risks, stored_ranking
 
 router = APIRouter(prefix="/v1/portfolio", tags=["portfolio"])
 
@@ -42,10 +42,7 @@ def risks(
     ] = None,
 ) -> Response:
     check_page_size(limit, settings)
-    stored = stored_ranking(
-        store,
-        models,
-        settings,
+    args = RankArgs(
         target=target,
         limit=limit,
         portfolio=portfolio,
@@ -53,17 +50,9 @@ def risks(
         band=band,
         scope=key.scope,
     )
-    if stored is None:
-        stored = portfolio_risks(
-            cache.get(store, models, settings),
-            settings,
-            target=target,
-            limit=limit,
-            portfolio=portfolio,
-            category=category,
-            band=band,
-            scope=key.scope,
-        )
+    stored = stored_ranking(store, models, settings, **args)
+    if stored is None:  # the stored scores are older than the data: rescored through the cache
+        stored = portfolio_risks(cache.get(store, models, settings), settings, **args)
     # serialised once by pydantic (returning the model, FastAPI would dump it, validate the
     # dump again and encode it: 5-15 ms for a page of 50 projects with their drivers)
     return Response(stored.model_dump_json(), media_type="application/json")
