@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -544,12 +544,8 @@ def _direction(contribution: float, target: str) -> str:
     return f"does not move {target} risk"
 
 
-def describe_driver(name: str, value: float | str | None, contribution: float, target: str) -> str:
-    """A SHAP contribution in plain words: what the value is, and which way it moves risk.
-
-    >>> describe_driver("cpi", 0.82, 0.3, "cost")
-    'CPI is 0.82 (spending more than earned) — raises cost risk'
-    """
+def _describe_one(name: str, value: float | str | None, contribution: float, target: str) -> str:
+    """``describe_driver`` of one value (the reference ``describe_drivers`` is tested against)."""
     direction = _direction(contribution, target)
     spec = FEATURES.get(name)
     if spec is None:
@@ -567,6 +563,99 @@ def describe_driver(name: str, value: float | str | None, contribution: float, t
         return f"{missing} — {direction}"
     assert value is not None
     return f"{_subject(spec, value)} — {direction}"
+
+
+class DriverWords:
+    """``describe_driver``: a driver in plain words, one at a time, or many of one feature in
+    one call (``many``: the same words, faster; ``risk_model.explain`` uses it)."""
+
+    def __call__(
+        self, name: str, value: float | str | None, contribution: float, target: str
+    ) -> str:
+        """A SHAP contribution in plain words: what the value is, and which way it moves risk.
+
+        >>> describe_driver("cpi", 0.82, 0.3, "cost")
+        'CPI is 0.82 (spending more than earned) — raises cost risk'
+        """
+        return _describe_one(name, value, contribution, target)
+
+    def many(
+        self, name: str, values: Sequence[Any], contributions: Sequence[float], target: str
+    ) -> list[str]:
+        """``describe_drivers``: one feature's words at many values, in order."""
+        return describe_drivers(name, values, contributions, target)
+
+
+describe_driver = DriverWords()
+"""A driver in plain words: ``describe_driver(name, value, contribution, target)``, e.g.
+``CPI is 0.82 (spending more than earned) — raises cost risk`` (``DriverWords``)."""
+
+_MINUS = "\u2212"
+_UNITS: dict[str, tuple[str, float, bool, str]] = {
+    "share": (".0f", 100.0, False, "%"),
+    "pct": (".0f", 1.0, False, "%"),
+    "days": (".0f", 1.0, False, " days"),
+    "count": (".0f", 1.0, False, ""),
+    "per_report": (".2f", 1.0, True, " per report"),
+}
+"""``format_value``'s number formats as data: format spec, scale, signed, unit text (other
+formats but ``money_log10`` and ``rag``: ``.2f``)."""
+
+
+def describe_drivers(
+    name: str, values: Sequence[Any], contributions: Sequence[float], target: str
+) -> list[str]:
+    """``describe_driver`` of one feature at many (value, contribution) pairs, in order.
+
+    The same words (tested against ``describe_driver`` for every feature), with the
+    feature's phrasing chosen once: a number costs one formatting, not a chain of calls.
+    """
+    ways = [f" — {_direction(x, target)}" for x in (0.0, 1.0, -1.0)]  # by sign: 0, +, -
+    signs = [(c > 0) + 2 * (c < 0) for c in contributions]
+    spec = FEATURES.get(name)
+    if spec is None:
+        return [
+            _describe_one(name, v, c, target) for v, c in zip(values, contributions, strict=True)
+        ]
+    phrase = _number_phrase(spec)
+    missing = spec.missing or f"{spec.title} not available"
+    return [
+        (phrase(v) if v == v else missing) + ways[s]
+        if type(v) is float
+        else (missing if _is_missing(v) else _subject(spec, v)) + ways[s]
+        for v, s in zip(values, signs, strict=True)
+    ]
+
+
+def _number_phrase(spec: FeatureSpec) -> Callable[[float], str]:
+    """``_subject(spec, v)`` for a float ``v`` as one function, chosen once per feature."""
+    name, head = spec.name, f"{spec.title} is "
+    if (
+        name in _SHARE_PHRASED
+        or name == "dcma_critical_path_test"
+        or spec.fmt
+        in (
+            "money_log10",
+            "rag",
+        )
+    ):
+        return lambda v: _subject(spec, v)
+    form, scale, signed, unit = _UNITS.get(spec.fmt, (".2f", 1.0, False, ""))
+    if name in ("cpi", "spi", "spi_t"):
+        good, bad = (
+            (" (earning more than spent)", " (spending more than earned)")
+            if name == "cpi"
+            else (" (ahead of schedule)", " (behind schedule)")
+        )
+        return lambda v: (
+            f"{head}{format(v * scale, form).replace('-', _MINUS)}{unit}"
+            f"{'' if abs(v - 1.0) < 0.005 else bad if v < 1 else good}"
+        )
+    if signed:
+        return lambda v: (
+            f"{head}{'+' if v > 0 else ''}{format(v * scale, form).replace('-', _MINUS)}{unit}"
+        )
+    return lambda v: f"{head}{format(v * scale, form).replace('-', _MINUS)}{unit}"
 
 
 def feature_table_markdown() -> str:

@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from itertools import chain
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,17 @@ MIN_MARGIN_SHIFT = 0.25
 Describe = Callable[[str, Any, float, str], str]
 """``describe(name, value, contribution, target) -> text`` supplied by the caller. The text
 may depend on the contribution's sign only (which way it moves the risk), not its size."""
+
+
+@runtime_checkable
+class DescribesMany(Protocol):
+    """A ``Describe`` that also puts many values of one feature into words in one call."""
+
+    def many(
+        self, name: str, values: Sequence[Any], contributions: Sequence[float], target: str
+    ) -> list[str]:
+        """``describe`` of one feature at each (value, contribution) pair, in order."""
+        ...
 
 
 @dataclass(slots=True)
@@ -84,6 +96,27 @@ def probability_points(
     return points[0] if single else points
 
 
+def probability_points_at(
+    contributions: np.ndarray,
+    chosen: np.ndarray,
+    rows: np.ndarray,
+    p: Any,
+    p_base: Any,
+    *,
+    min_shift: float = MIN_MARGIN_SHIFT,
+) -> np.ndarray:
+    """``probability_points(contributions, p, p_base)`` of some cells only: ``chosen`` holds
+    their contributions and ``rows`` their rows (each row's shift is its whole row's sum)."""
+    c = np.asarray(contributions, dtype=np.float64)
+    p_arr = np.broadcast_to(np.asarray(p, dtype=np.float64), (c.shape[0],))
+    pb_arr = np.broadcast_to(np.asarray(p_base, dtype=np.float64), (c.shape[0],))
+    shift = c.sum(axis=1)
+    moved = (np.abs(shift) >= min_shift) & ((p_arr - pb_arr) * shift >= 0)
+    safe = np.where(moved, shift, 1.0)
+    slope = np.where(moved, (p_arr - pb_arr) / safe, p_arr * (1.0 - p_arr))
+    return 100.0 * np.asarray(chosen, dtype=np.float64) * slope[rows]
+
+
 def rank_drivers(contributions: np.ndarray, k: int) -> list[int]:
     """Indices of the ``k`` drivers: risk-raising ones by size first, then largest |c|.
 
@@ -98,30 +131,54 @@ def rank_drivers(contributions: np.ndarray, k: int) -> list[int]:
 
 
 def rank_drivers_rows(contributions: np.ndarray, k: int) -> list[list[int]]:
-    """``rank_drivers`` of every row of an (n, f) matrix, vectorised.
+    """``rank_drivers`` of every row of an (n, f) matrix, vectorised (``ranked_cells``)."""
+    c = np.asarray(contributions, dtype=np.float64)
+    rows, cols = ranked_cells(c, k)
+    out: list[list[int]] = [[] for _ in range(len(c))]
+    for r, i in zip(rows.tolist(), cols.tolist(), strict=True):
+        out[r].append(i)
+    return out
+
+
+def ranked_cells(contributions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``rank_drivers`` cells of every row of an (n, f) matrix, as flat (row, column)
+    arrays: rows ascending, each row's drivers in rank order.
 
     A row with at least ``k`` risk-raising features and no tie at its ``k``-th largest
     contribution (nearly every row) takes its ``k`` largest from a partial sort, then orders
     them; any other row is ranked by ``rank_drivers`` itself, so the result is the same.
     """
     c = np.asarray(contributions, dtype=np.float64)
-    if c.ndim != 2 or len(c) == 0 or k <= 0 or k > c.shape[1]:
-        return [rank_drivers(row, k) for row in c]
+    n = len(c)
+    if c.ndim != 2 or n == 0 or k <= 0 or k > c.shape[1]:
+        return _flat([rank_drivers(row, k) for row in c])
     f = c.shape[1]
-    kth = np.partition(c, f - k, axis=1)[:, f - k]  # each row's k-th largest contribution
-    candidates = c >= kth[:, None]
-    simple = (kth > 0) & (candidates.sum(axis=1) == k)
-    out: list[list[int]] = [[] for _ in range(len(c))]
-    rows = np.flatnonzero(simple)
-    if len(rows):
-        index = np.nonzero(candidates[rows])[1].reshape(-1, k)  # ascending feature index
-        order = np.argsort(-np.take_along_axis(c[rows], index, axis=1), axis=1, kind="stable")
-        tops = np.take_along_axis(index, order, axis=1).tolist()
-        for r, top in zip(rows.tolist(), tops, strict=True):
-            out[r] = top
+    top = np.argpartition(c, f - k, axis=1)[:, f - k :]  # each row's k largest, unordered
+    values = np.take_along_axis(c, top, axis=1)
+    kth = values.min(axis=1)  # each row's k-th largest contribution
+    simple = (kth > 0) & ((c >= kth[:, None]).sum(axis=1) == k)
+    # the k largest in rank order: larger first, ties (none in a simple row) by column
+    tops = np.take_along_axis(top, _rank_order(top, values), axis=1)
+    if simple.all():
+        return np.repeat(np.arange(n), k), tops.reshape(-1).astype(np.int64, copy=False)
+    ranked = tops.tolist()
     for r in np.flatnonzero(~simple).tolist():
-        out[r] = rank_drivers(c[r], k)
-    return out
+        ranked[r] = rank_drivers(c[r], k)
+    return _flat(ranked)
+
+
+def _flat(ranked: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row column lists as flat (row, column) arrays."""
+    sizes = [len(r) for r in ranked]
+    cols = np.fromiter(chain.from_iterable(ranked), dtype=np.int64, count=sum(sizes))
+    return np.repeat(np.arange(len(ranked)), sizes), cols
+
+
+def _rank_order(top: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row, the order of ``top``'s columns by value, larger first, ties by column."""
+    by_column = np.argsort(top, axis=1, kind="stable")
+    ranked = np.argsort(-np.take_along_axis(values, by_column, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(by_column, ranked, axis=1)
 
 
 def _plain(value: Any) -> Any:
@@ -211,83 +268,71 @@ def drivers_for_matrix(
     ``values`` holds the features' values (by name, rows aligned). ``numbers``, when given,
     is the model's (n, f) float input matrix of the same rows: a driver's value is read from
     it when its ``values`` column is float64 (the same number), from ``values`` otherwise.
-    Only the top cells are read and put into words; a text is made once per feature, value
-    and sign of the contribution in one call (``describe``'s words depend on the sign only).
+    Only the top cells are read and put into words, feature by feature: in one call per
+    feature when ``describe`` has ``many`` (``DescribesMany``), else once per feature, value
+    and sign of the contribution (``describe``'s words depend on the sign only).
     """
     c = np.asarray(contributions, dtype=np.float64)
     n = len(c)
-    ranked = rank_drivers_rows(c, k)
-    sizes = [len(r) for r in ranked]
-    rows = np.repeat(np.arange(n), sizes)
-    cols = np.fromiter((i for r in ranked for i in r), dtype=np.int64, count=int(sum(sizes)))
-    points = probability_points(c, p, p_base)[rows, cols].tolist()
-    contribs = c[rows, cols].tolist()
-    cells = _cell_values(values, names, rows, cols, numbers)
-    at = cols.tolist()
-    signs = np.sign(c[rows, cols]).astype(np.int64).tolist()
-    try:
-        texts = _words(describe, names, at, cells, contribs, signs, target)
-    except TypeError:  # an unhashable value: one call per driver
-        texts = [
-            describe(names[i], v, x, target) for i, v, x in zip(at, cells, contribs, strict=True)
-        ]
-    drivers = [
-        Driver(names[i], v, x, pts, text)
-        for i, v, x, pts, text in zip(at, cells, contribs, points, texts, strict=True)
-    ]
-    ends = np.cumsum(sizes).tolist()
-    return [drivers[end - size : end] for size, end in zip(sizes, ends, strict=True)]
+    rows, cols = ranked_cells(c, k)
+    m = len(rows)
+    top = c[rows, cols]
+    points = probability_points_at(c, top, rows, p, p_base).tolist()
+    cells = np.full(m, None, dtype=object)
+    texts = np.full(m, None, dtype=object)
+    if m:
+        # the cells grouped by feature: one slice of a stable sort per feature
+        order = np.argsort(cols, kind="stable")
+        features, starts = np.unique(cols[order], return_index=True)
+        bounds = [*starts.tolist(), m]
+        floats = {str(name) for name, t in values.dtypes.items() if t == np.float64}
+        many = describe.many if isinstance(describe, DescribesMany) else None
+        for j, i in enumerate(features.tolist()):
+            at = order[bounds[j] : bounds[j + 1]]
+            name = names[i]
+            if numbers is not None and name in floats:
+                got = [None if v != v else v for v in numbers[rows[at], i].tolist()]
+            elif name in values.columns:
+                column = values[name].to_numpy(dtype=object)
+                got = [_plain(v) for v in column[rows[at]].tolist()]
+            else:  # a feature the values do not hold
+                got = [None] * len(at)
+            xs = top[at].tolist()
+            cells[at] = got
+            texts[at] = (
+                many(name, got, xs, target)
+                if many is not None
+                else _column_words(describe, name, got, xs, target)
+            )
+    labels = np.asarray(names, dtype=object)[cols].tolist()
+    drivers = list(map(Driver, labels, cells.tolist(), top.tolist(), points, texts.tolist()))
+    if m == n * k:  # every row has k drivers (nearly always)
+        return [drivers[i : i + k] for i in range(0, m, k)]
+    ends = np.searchsorted(rows, np.arange(n + 1)).tolist()
+    return [drivers[ends[r] : ends[r + 1]] for r in range(n)]
 
 
-def _words(
+def _column_words(
     describe: Describe,
-    names: Sequence[str],
-    at: list[int],
+    name: str,
     cells: list[Any],
     contribs: list[float],
-    signs: list[int],
     target: str,
 ) -> list[str]:
-    """``describe`` of each cell, once per feature, value and sign of the contribution."""
-    words: dict[tuple[int, type, Any, int], str] = {}
+    """The words of one feature's cells, ``describe`` once per value and sign of the
+    contribution (once per cell for an unhashable value)."""
+    words: dict[tuple[type, Any, bool, bool], str] = {}
     texts: list[str] = []
-    for i, value, contribution, sign in zip(at, cells, contribs, signs, strict=True):
-        key = (i, type(value), value, sign)
-        text = words.get(key)
-        if text is None:
-            text = words[key] = describe(names[i], value, contribution, target)
+    for value, contribution in zip(cells, contribs, strict=True):
+        try:
+            key = (type(value), value, contribution > 0, contribution < 0)
+            text = words.get(key)
+            if text is None:
+                text = words[key] = describe(name, value, contribution, target)
+        except TypeError:  # an unhashable value
+            text = describe(name, value, contribution, target)
         texts.append(text)
     return texts
-
-
-def _cell_values(
-    values: pd.DataFrame,
-    names: Sequence[str],
-    rows: np.ndarray,
-    cols: np.ndarray,
-    numbers: np.ndarray | None,
-) -> list[Any]:
-    """The plain value (``_plain``) of each (row, feature) cell, in the cells' order."""
-    out: list[Any] = [None] * len(rows)
-    if not len(rows):
-        return out
-    present = set(values.columns)
-    dtypes = values.dtypes
-    for i in np.unique(cols).tolist():
-        name = names[i]
-        if name not in present:
-            continue  # a feature the values do not hold: None
-        at = np.flatnonzero(cols == i)
-        where = rows[at]
-        if numbers is not None and dtypes[name] == np.float64:
-            picked = numbers[where, i].tolist()
-            for j, v in zip(at.tolist(), picked, strict=True):
-                out[j] = None if v != v else v
-        else:
-            picked = values[name].to_numpy(dtype=object)[where].tolist()
-            for j, v in zip(at.tolist(), picked, strict=True):
-                out[j] = _plain(v)
-    return out
 
 
 # ---------------------------------------------------------------- summaries for MLflow

@@ -7,12 +7,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from features.pipeline import build_features
 from features.registry import (
     FEATURES,
     FeatureSpec,
     describe_driver,
+    describe_drivers,
     feature_glossary,
     feature_table_markdown,
 )
@@ -157,3 +160,41 @@ def test_feature_glossary_gives_title_unit_and_meaning() -> None:
     assert glossary.loc["cpi", "meaning"] == FEATURES["cpi"].meaning
     assert glossary.loc["attr_team_size", "title"] == "team_size"
     assert glossary.loc["mystery", "meaning"] == ""
+
+
+EDGE_VALUES = [
+    0.0, -0.0, 1.0, -1.0, 0.995, 0.9951, 1.0049, 1.005, 0.004999, 0.5, 0.125, -0.125, 2.5, 3.0,
+    -3.0, 1e-9, -1e-9, 12.345, -12.345, 0.0049, -0.0049, 0.005, 250.0, -250.0, 4.0, 9.5, 300.0,
+    math.nan, None, "", "IT", 3, np.float64(0.82), np.int64(2), pd.NA, True,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [*FEATURES, "attr_team_size", "not_a_feature"])
+def test_describe_drivers_says_what_describe_driver_says(name: str) -> None:
+    """Many values of one feature in one call: the very words of one call per value, at
+    rounding edges, signs, missing values, text and integers, for every feature."""
+    contributions = [0.3, -0.2, 0.0, math.nan]
+    values = [v for v in EDGE_VALUES for _ in contributions]
+    cs = contributions * len(EDGE_VALUES)
+    for target in ("schedule", "cost"):
+        assert describe_drivers(name, values, cs, target) == [
+            describe_driver(name, v, c, target) for v, c in zip(values, cs, strict=True)
+        ]
+        assert describe_driver.many(name, values, cs, target) == describe_drivers(
+            name, values, cs, target
+        )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(sorted(FEATURES)),
+    values=st.lists(st.floats(-300.0, 300.0) | st.just(math.nan), max_size=20),
+    sign=st.sampled_from([1.0, -1.0, 0.0]),
+)
+def test_describe_drivers_equals_describe_driver_on_any_float(
+    name: str, values: list[float], sign: float
+) -> None:
+    cs = [sign * (i + 1) for i in range(len(values))]
+    assert describe_drivers(name, values, cs, "cost") == [
+        describe_driver(name, v, c, "cost") for v, c in zip(values, cs, strict=True)
+    ]
