@@ -141,10 +141,16 @@ class FeatureColumns:
         out = np.empty((len(frame), len(self._features)), dtype=np.float64)
         numbers = [j for j, name in enumerate(self._features) if name not in self.categories_]
         block = frame[[self._features[j] for j in numbers]] if numbers else None
-        if block is not None and all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
-            # every number column already numeric: one conversion, not one per column
-            out[:, numbers] = block.to_numpy(dtype=np.float64, na_value=np.nan)
-            numbers = []
+        if block is not None:
+            dtypes = block.dtypes.tolist()
+            if all(t == np.float64 for t in dtypes):
+                # all float64 (the pipeline's output): NaN is already the missing value
+                out[:, numbers] = block.to_numpy(dtype=np.float64)
+                numbers = []
+            elif all(pd.api.types.is_numeric_dtype(t) for t in dtypes):
+                # every number column numeric: one conversion, not one per column
+                out[:, numbers] = block.to_numpy(dtype=np.float64, na_value=np.nan)
+                numbers = []
         for j in numbers:  # only columns not converted above (one frame lookup each)
             out[:, j] = pd.to_numeric(frame[self._features[j]], errors="raise").to_numpy(
                 dtype=np.float64, na_value=np.nan
@@ -394,8 +400,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
 
     def predict_raw(self, X: Any) -> np.ndarray:
         """LightGBM margin (log-odds of the positive class, before calibration), shape (n,)."""
-        check_is_fitted(self, "booster_")
-        matrix = self._matrix(self._frame(X))
+        matrix = self.input_matrix(X)
         return np.asarray(
             self.booster_.predict(matrix, raw_score=True, num_threads=self._threads()),
             dtype=np.float64,
@@ -428,8 +433,16 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         )
 
     def input_matrix(self, X: Any) -> np.ndarray:
-        """The (n, f) float matrix the booster reads for ``X`` (fitted columns, category codes)."""
+        """The (n, f) float matrix the booster reads for ``X`` (fitted columns, category codes;
+        a frame may hold other columns too: only the fitted ones are read)."""
         check_is_fitted(self, "booster_")
+        if (
+            isinstance(X, pd.DataFrame)
+            and hasattr(self, "feature_names_in_")
+            and not X.columns.has_duplicates
+            and not (X.columns.get_indexer(pd.Index(self._features)) < 0).any()
+        ):
+            return self._matrix(X)  # the fitted columns are read by name: no reordered copy
         return self._matrix(self._frame(X))
 
     def contribution_array(self, matrix: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -277,9 +277,8 @@ def drivers_for_matrix(
     rows, cols = ranked_cells(c, k)
     m = len(rows)
     top = c[rows, cols]
-    points = probability_points_at(c, top, rows, p, p_base).tolist()
-    cells = np.full(m, None, dtype=object)
-    texts = np.full(m, None, dtype=object)
+    points = probability_points_at(c, top, rows, p, p_base)
+    drivers: list[Any] = [None] * m
     if m:
         # the cells grouped by feature: one slice of a stable sort per feature
         order = np.argsort(cols, kind="stable")
@@ -298,14 +297,14 @@ def drivers_for_matrix(
             else:  # a feature the values do not hold
                 got = [None] * len(at)
             xs = top[at].tolist()
-            cells[at] = got
-            texts[at] = (
+            words = (
                 many(name, got, xs, target)
                 if many is not None
                 else _column_words(describe, name, got, xs, target)
             )
-    labels = np.asarray(names, dtype=object)[cols].tolist()
-    drivers = list(map(Driver, labels, cells.tolist(), top.tolist(), points, texts.tolist()))
+            made = map(Driver, repeat(name), got, xs, points[at].tolist(), words)
+            for a, driver in zip(at.tolist(), made, strict=True):
+                drivers[a] = driver
     if m == n * k:  # every row has k drivers (nearly always)
         return [drivers[i : i + k] for i in range(0, m, k)]
     ends = np.searchsorted(rows, np.arange(n + 1)).tolist()

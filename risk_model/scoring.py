@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -128,6 +129,9 @@ def score_rows(
         size_model = (ranges or {}).get(target)
         if size_model is not None and rows:
             rows = _with_overrun(rows, size_model, usable)
+        if scorable.all():
+            per_target[target] = rows
+            continue
         it = iter(rows)
         per_target[target] = [
             next(it)
@@ -144,11 +148,18 @@ def score_rows(
 
     ids = features["project_id"].tolist() if "project_id" in features else [None] * n
     dates = _dates(features["as_of"]) if "as_of" in features else [None] * n
+    keys = ["" if i is None else i if type(i) is str else str(i) for i in ids]
+    if len(per_target) == 1:
+        ((target, only),) = per_target.items()
+        return [
+            ProjectScore(pid, when, {target: score})
+            for pid, when, score in zip(keys, dates, only, strict=True)
+        ]
     return [
         ProjectScore(
-            project_id=str(ids[i]) if ids[i] is not None else "",
-            as_of=dates[i],
-            scores={target: scores[i] for target, scores in per_target.items()},
+            keys[i],
+            dates[i],
+            {target: scores[i] for target, scores in per_target.items()},
         )
         for i in range(n)
     ]
@@ -185,8 +196,15 @@ def _with_overrun(
 
 
 def _model_input(model: RiskClassifier, features: pd.DataFrame) -> pd.DataFrame:
-    """The model's columns of ``features`` in fitted order; absent ones filled with NaN."""
-    return features.reindex(columns=model.feature_names())
+    """``features`` itself when it holds every model column (the model reads its own columns
+    by name), else the model's columns in fitted order, absent ones filled with NaN."""
+    names = model.feature_names()
+    if (
+        not features.columns.has_duplicates
+        and (features.columns.get_indexer(pd.Index(names)) >= 0).all()
+    ):
+        return features
+    return features.reindex(columns=names)
 
 
 def _score_target(
@@ -233,21 +251,33 @@ def _score_target(
         if drivers
         else [[] for _ in range(len(X))]
     )
-    names = feature_cols
-    return [
-        TargetScore(
-            target=target,
-            probability=pi,
-            band=band,
-            drivers=row_drivers[i],
-            model_version=version,
-            base_value=bi,
-            contributions=dict(zip(names, c[i].tolist(), strict=True)) if full else None,
+    bands = bands_of(p, settings)
+    if full:
+        return [
+            TargetScore(
+                target=target,
+                probability=pi,
+                band=band,
+                drivers=row_drivers[i],
+                model_version=version,
+                base_value=bi,
+                contributions=dict(zip(feature_cols, c[i].tolist(), strict=True)),
+            )
+            for i, (pi, band, bi) in enumerate(zip(p.tolist(), bands, base.tolist(), strict=True))
+        ]
+    # positional: target, probability, band, drivers, reason, model_version, base_value
+    return list(
+        map(
+            TargetScore,
+            repeat(target),
+            p.tolist(),
+            bands,
+            row_drivers,
+            repeat(None),
+            repeat(version),
+            base.tolist(),
         )
-        for i, (pi, band, bi) in enumerate(
-            zip(p.tolist(), bands_of(p, settings), base.tolist(), strict=True)
-        )
-    ]
+    )
 
 
 def scores_to_frame(scores: Sequence[ProjectScore]) -> pd.DataFrame:
