@@ -135,7 +135,10 @@ class KeyRing:
         self._store = store
         self._table: sa.Table = store.api_keys
         self._verified: dict[str, tuple[str, bytes]] = {}  # key_id -> (stored hash, digest)
+        # key_id -> (the stored columns ``_current`` reads, the record) of a verified key
+        self._known: dict[str, tuple[tuple[Any, ...], ApiKey]] = {}
         self._lock = threading.Lock()
+        self._current_sql: str | None = None
 
     @staticmethod
     def _record(row: Any) -> ApiKey:
@@ -204,9 +207,43 @@ class KeyRing:
             row = conn.execute(sa.select(t).where(t.c.key_id == key_id)).first()
         with self._lock:
             self._verified.pop(key_id, None)
+            self._known.pop(key_id, None)
         if row is None:
             raise UnknownKey(f"no API key with id {key_id!r}")
         return self._record(row)
+
+    _CURRENT = ("hash", "role", "portfolios", "name")
+    """The columns whose stored values a verified key's cached record stands for."""
+
+    def _current(self, key_id: str) -> tuple[Any, ...] | None:
+        """``_CURRENT`` of the key ``key_id`` when it exists and is not revoked, else None.
+
+        One read by primary key on a pooled driver connection with a statement written
+        once (no SQL compilation per request); it sees every committed revocation.
+        """
+        sql = self._current_sql
+        engine = self._store.engine
+        if sql is None:
+            dialect = engine.dialect
+            quote = dialect.identifier_preparer.quote
+            mark = {"qmark": "?", "numeric": ":1", "named": ":key_id"}.get(dialect.paramstyle, "%s")
+            sql = self._current_sql = (
+                f"SELECT {', '.join(quote(c) for c in self._CURRENT)} "
+                f"FROM {dialect.identifier_preparer.format_table(self._table)} "
+                f"WHERE {quote('key_id')} = {mark} AND {quote('revoked_at')} IS NULL"
+            )
+        params: Any = {"key_id": key_id} if engine.dialect.paramstyle == "named" else (key_id,)
+        conn = engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            conn.close()  # back to the pool (which ends any transaction the read began)
+        return None if row is None else tuple(row)
 
     def authenticate(self, presented: str | None) -> ApiKey | None:
         """The active key matching ``presented``, else None (malformed, unknown, revoked)."""
@@ -216,6 +253,16 @@ class KeyRing:
         if parsed is None:
             return None
         key_id, secret = parsed
+        with self._lock:
+            known = self._known.get(key_id)
+            seen = self._verified.get(key_id)
+        if known is not None and seen is not None:
+            # verified in this process before: one read says it is still active and unchanged
+            current = self._current(key_id)
+            if current is None:
+                return None
+            if current == known[0] and hmac.compare_digest(seen[1], _digest(presented.strip())):
+                return known[1]
         with self._store.engine.connect() as conn:
             row = conn.execute(sa.select(self._table).where(self._table.c.key_id == key_id)).first()
         if row is None or row.revoked_at is not None:
@@ -230,7 +277,12 @@ class KeyRing:
             if ok:
                 with self._lock:
                     self._verified[key_id] = (row.hash, digest)
-        return self._record(row) if ok else None
+        if not ok:
+            return None
+        record = self._record(row)
+        with self._lock:
+            self._known[key_id] = (tuple(getattr(row, c) for c in self._CURRENT), record)
+        return record
 
     def verified_before(self, presented: str) -> bool:
         """Whether this process has verified exactly this key already: ``authenticate`` then

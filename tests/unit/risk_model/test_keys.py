@@ -48,11 +48,34 @@ def test_wrong_malformed_or_unknown_keys_are_refused(ring: KeyRing) -> None:
     assert ring.authenticate(other) is None
 
 
+def test_a_remembered_key_follows_its_stored_record(ring: KeyRing, store_url: str) -> None:
+    """After its first check a key is checked with one read of its stored row: a change to
+    the row (here its role and portfolios, written by another store object) is seen at once,
+    and a changed hash refuses it."""
+    record, key = ring.create("admin", "ops")
+    assert ring.authenticate(key) == record
+    assert ring.authenticate(key) == record  # the remembered path
+    other = Store(store_url)
+    table = other.api_keys
+    with other.engine.begin() as conn:
+        conn.execute(
+            sa.update(table)
+            .where(table.c.key_id == record.key_id)
+            .values(role="viewer", portfolios='["P"]')
+        )
+    changed = ring.authenticate(key)
+    assert changed is not None and changed.role == "viewer" and changed.portfolios == ("P",)
+    with other.engine.begin() as conn:
+        conn.execute(sa.update(table).where(table.c.key_id == record.key_id).values(hash="0" * 64))
+    assert ring.authenticate(key) is None
+
+
 def test_revocation_takes_effect_at_once_even_across_store_objects(
     ring: KeyRing, store_url: str
 ) -> None:
     record, key = ring.create("admin", "ops")
     assert ring.authenticate(key) is not None
+    assert ring.authenticate(key) is not None  # remembered: later checks are one read
     # another process (the CLI) revokes through its own Store
     other = KeyRing(Store(store_url))
     revoked = other.revoke(record.key_id)
