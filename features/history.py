@@ -61,9 +61,10 @@ class Groups:
     def shift(self, x: npt.ArrayLike, lag: int = 1) -> FloatArray:
         """Value ``lag`` rows earlier in the same group (NaN before the group starts)."""
         v = np.asarray(x, dtype=np.float64)
-        out = np.full(len(v), np.nan)
         if lag == 0:
             return v.copy()
+        out = np.empty(len(v))
+        out[:lag] = np.nan
         if lag < len(v):
             out[lag:] = v[:-lag]
         if self.n_groups > 1:  # one group: its first ``lag`` rows are the NaN ones already
@@ -73,13 +74,18 @@ class Groups:
     def ffill(self, x: npt.ArrayLike) -> FloatArray:
         """Latest non-NaN value at or before each row within its group (NaN if none yet)."""
         v = np.asarray(x, dtype=np.float64)
-        present = ~np.isnan(v)
-        if not present.any():  # nothing reported (e.g. no schedule files): all NaN
-            return np.full(len(v), np.nan)
-        idx = np.where(present, np.arange(len(v)), -1)
-        idx = np.maximum.accumulate(idx) if len(idx) else idx
-        ok = idx >= self.first
-        return np.where(ok, v[np.clip(idx, 0, None)] if len(v) else v, np.nan)
+        n = len(v)
+        missing = np.isnan(v)
+        if not n or missing.all():  # nothing reported (e.g. no schedule files): all NaN
+            return np.full(n, np.nan)
+        if not missing.any():
+            return v.copy()
+        idx = np.arange(n)
+        idx[missing] = -1
+        np.maximum.accumulate(idx, out=idx)
+        out = v[np.maximum(idx, 0)]
+        out[idx < self.first] = np.nan
+        return out
 
     def cumsum(self, x: npt.ArrayLike) -> FloatArray:
         """Running sum within each group (NaN treated as 0)."""
@@ -100,7 +106,15 @@ class Groups:
 
     def window(self, x: npt.ArrayLike, k: int) -> FloatArray:
         """A (k, n) stack: row ``l`` holds the value ``l`` rows earlier in the group."""
-        return np.stack([self.shift(x, lag) for lag in range(k)])
+        v = np.asarray(x, dtype=np.float64)
+        n = len(v)
+        out = np.full((k, n), np.nan)
+        for lag in range(k):
+            if lag < n:
+                out[lag, lag:] = v[: n - lag]
+        if self.n_groups > 1:  # a group's first ``lag`` rows have nothing ``lag`` rows back
+            out[np.arange(k)[:, None] > self.pos] = np.nan
+        return out
 
     def change(self, x: npt.ArrayLike) -> FloatArray:
         """Difference from the previous row of the group."""
@@ -158,7 +172,8 @@ class ArrayFrame(dict[str, np.ndarray]):
         return 0
 
     def __getitem__(self, key: str) -> Column:
-        return super().__getitem__(key).view(Column)
+        values = super().__getitem__(key)
+        return values if type(values) is Column else values.view(Column)
 
     @property
     def columns(self) -> list[str]:
