@@ -187,8 +187,12 @@ def latest_features(
         return []
     parts = [_history(project, reports, {}) for project, reports, _ in items]
     sizes = [len(part["asof_day"]) for part in parts]
-    h = ArrayFrame(
-        {k: np.concatenate([dict.__getitem__(part, k) for part in parts]) for k in parts[0]}
+    h = (
+        ArrayFrame(dict(parts[0]))
+        if len(parts) == 1
+        else ArrayFrame(
+            {k: np.concatenate([dict.__getitem__(part, k) for part in parts]) for k in parts[0]}
+        )
     )
     h["code"] = np.repeat(np.arange(len(parts), dtype=np.int64), sizes)
     names: list[str] = []

@@ -192,9 +192,11 @@ def safe_div(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
     """``a / b`` with NaN where ``b`` is zero or either side is missing or the result infinite."""
     num = np.asarray(a, dtype=np.float64)
     den = np.asarray(b, dtype=np.float64)
+    out = np.full(np.broadcast_shapes(num.shape, den.shape), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
-    return np.where(np.isfinite(out), out, np.nan)
+        np.divide(num, den, out=out, where=den != 0)
+    out[~np.isfinite(out)] = np.nan
+    return out
 
 
 def days(x: pd.Series | npt.ArrayLike) -> FloatArray:
