@@ -29,6 +29,11 @@ async def get_store(request: Request) -> Store:
 async def get_models(request: Request) -> ModelState:
     """The published models: the manager's current state (swapped atomically), else the
     state the app started with."""
+    return models_of(request)
+
+
+def models_of(request: Request) -> ModelState:
+    """``get_models`` read directly (for a route that keeps its dependencies to the key)."""
     manager = getattr(request.app.state, "model_manager", None)
     if manager is not None:
         return cast(ModelState, manager.state)

@@ -15,6 +15,7 @@ once per target with ``num_threads = n_jobs``, and the calibration is the model'
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, cast
@@ -39,6 +40,7 @@ _STATUSES = {"active", "completed", "cancelled", "canceled", "complete"}
 _RAG = {"r": "red", "a": "amber", "g": "green", "red": "red", "amber": "amber", "green": "green"}
 _MONEY = ("planned_value", "earned_value", "actual_cost", "forecast_cost", "budget")
 _COUNTS = ("open_risks", "open_issues", "change_requests")
+_MONEY_AND_COUNTS = (*_MONEY, *_COUNTS)
 _EPOCH = date(1970, 1, 1)
 
 
@@ -55,6 +57,20 @@ def _finite(value: Any, *, lo: float | None = 0.0, hi: float | None = None) -> f
     if not math.isfinite(f) or (lo is not None and f < lo) or (hi is not None and f > hi):
         raise _NotFast
     return f
+
+
+def _amounts(snapshot: Any, names: Sequence[str], report: dict[str, Any]) -> None:
+    """``report[name] = _finite(snapshot.name)`` for each name (a float in range at once)."""
+    for name in names:
+        value = getattr(snapshot, name)
+        if type(value) is float and 0.0 <= value <= _MAX:  # NaN fails both comparisons
+            report[name] = value
+        else:
+            report[name] = _finite(value)
+
+
+_MAX = sys.float_info.max
+"""The largest finite float (above it: infinity)."""
 
 
 def _text(value: str | None) -> str | None:
@@ -130,10 +146,7 @@ def _report(snapshot: Any, pid: str) -> dict[str, Any]:
         "rag": rag,
         "percent_complete": _finite(snapshot.percent_complete, hi=100.0),
     }
-    for name in _MONEY:
-        report[name] = _finite(getattr(snapshot, name))
-    for name in _COUNTS:
-        report[name] = _finite(getattr(snapshot, name))
+    _amounts(snapshot, _MONEY_AND_COUNTS, report)
     return report
 
 

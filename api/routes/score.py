@@ -8,7 +8,7 @@ rest the general path in the thread pool; the answer is written with orjson.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.auth import AnalystKey
-from api.deps import ModelsDep, SettingsDep
+from api.deps import models_of
 from api.errors import responses
 from api.fast_score import fast_score
 from api.schemas import ScoreIn, ScoreOut
@@ -74,9 +74,10 @@ def parse_body(raw: bytes) -> ScoreIn:
     responses=responses(413, 422, 503),
     openapi_extra=REQUEST_BODY,
 )
-async def score(
-    request: Request, _: AnalystKey, models: ModelsDep, settings: SettingsDep
-) -> Response:
+async def score(request: Request, _: AnalystKey) -> Response:
+    # the models and settings read here, not as dependencies: each dependency FastAPI solves
+    # costs more than the read on this, the most frequent call
+    models, settings = models_of(request), cast(Settings, request.app.state.settings)
     body = parse_body(await request.body())
     check_limits(body, settings)
     out = fast_score(body, models, settings) if len(body.projects) <= INLINE_PROJECTS else None
