@@ -105,15 +105,17 @@ class Groups:
         return np.asarray(out, dtype=np.float64)
 
     def window(self, x: npt.ArrayLike, k: int) -> FloatArray:
-        """A (k, n) stack: row ``l`` holds the value ``l`` rows earlier in the group."""
+        """A (k, n) stack: row ``l`` holds the value ``l`` rows earlier in the group. ``x`` may
+        also be (m, n), m columns at once: then (k, m, n)."""
         v = np.asarray(x, dtype=np.float64)
-        n = len(v)
-        out = np.full((k, n), np.nan)
+        n = v.shape[-1]
+        out = np.full((k, *v.shape), np.nan)
         for lag in range(k):
             if lag < n:
-                out[lag, lag:] = v[: n - lag]
+                out[lag, ..., lag:] = v[..., : n - lag]
         if self.n_groups > 1:  # a group's first ``lag`` rows have nothing ``lag`` rows back
-            out[np.arange(k)[:, None] > self.pos] = np.nan
+            for lag in range(1, k):
+                out[lag, ..., self.pos < lag] = np.nan
         return out
 
     def change(self, x: npt.ArrayLike) -> FloatArray:
@@ -123,28 +125,37 @@ class Groups:
 
     def slope(self, x: npt.ArrayLike, k: int, min_periods: int = 2) -> FloatArray:
         """OLS slope of the last ``k`` values against the row index (per row), NaN-aware."""
-        w = self.window(x, k)
-        valid = ~np.isnan(w)
-        xs = -np.arange(k, dtype=np.float64)[:, None] * valid
-        ys = np.where(valid, w, 0.0)
-        n = valid.sum(axis=0).astype(np.float64)
-        sx, sy = xs.sum(axis=0), ys.sum(axis=0)
-        sxy, sxx = (xs * ys).sum(axis=0), (xs * xs).sum(axis=0)
-        den = n * sxx - sx * sx
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = (n * sxy - sx * sy) / den
-        return np.where((n >= min_periods) & (den > 0), out, np.nan)
+        return slope_of(self.window(x, k), min_periods)
 
     def std(self, x: npt.ArrayLike, k: int, min_periods: int = 3) -> FloatArray:
         """Sample standard deviation of the last ``k`` values, NaN-aware."""
-        w = self.window(x, k)
-        valid = ~np.isnan(w)
-        n = valid.sum(axis=0).astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = np.where(valid, w, 0.0).sum(axis=0) / n
-            ss = np.where(valid, (w - mean) ** 2, 0.0).sum(axis=0)
-            out = np.sqrt(ss / (n - 1))
-        return np.where(n >= min_periods, out, np.nan)
+        return std_of(self.window(x, k), min_periods)
+
+
+def slope_of(w: FloatArray, min_periods: int = 2) -> FloatArray:
+    """``Groups.slope`` of a ``Groups.window`` stack (its first axis: the lags)."""
+    k = w.shape[0]
+    valid = ~np.isnan(w)
+    xs = -np.arange(k, dtype=np.float64).reshape((k,) + (1,) * (w.ndim - 1)) * valid
+    ys = np.where(valid, w, 0.0)
+    n = valid.sum(axis=0).astype(np.float64)
+    sx, sy = xs.sum(axis=0), ys.sum(axis=0)
+    sxy, sxx = (xs * ys).sum(axis=0), (xs * xs).sum(axis=0)
+    den = n * sxx - sx * sx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (n * sxy - sx * sy) / den
+    return np.where((n >= min_periods) & (den > 0), out, np.nan)
+
+
+def std_of(w: FloatArray, min_periods: int = 3) -> FloatArray:
+    """``Groups.std`` of a ``Groups.window`` stack (its first axis: the lags)."""
+    valid = ~np.isnan(w)
+    n = valid.sum(axis=0).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(valid, w, 0.0).sum(axis=0) / n
+        ss = np.where(valid, (w - mean) ** 2, 0.0).sum(axis=0)
+        out = np.sqrt(ss / (n - 1))
+    return np.where(n >= min_periods, out, np.nan)
 
 
 class Column(np.ndarray):
