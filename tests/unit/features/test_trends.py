@@ -59,3 +59,22 @@ def test_ffill_and_shift_stay_inside_the_group() -> None:
     x = np.array([1.0, np.nan, np.nan, 4.0])
     np.testing.assert_array_equal(g.ffill(x), [1.0, 1.0, np.nan, 4.0])
     np.testing.assert_array_equal(g.shift(x, 1), [np.nan, 1.0, np.nan, np.nan])
+
+
+def test_windows_of_several_columns_equal_one_column_at_a_time() -> None:
+    """``window`` of an (m, n) stack, and slopes / deviations / changes from it, are each
+    column's own, bit for bit, across project boundaries and missing values."""
+    from features.history import slope_of, std_of
+
+    rng = np.random.default_rng(3)
+    g = Groups.from_codes(np.repeat([0, 1, 2], [7, 1, 12]))
+    columns = rng.normal(1.0, 0.3, size=(4, 20))
+    columns[rng.random(columns.shape) < 0.3] = np.nan
+    for k in (2, 3, 4):
+        lags = g.window(columns, k)
+        assert lags.shape == (k, 4, 20)
+        for i, x in enumerate(columns):
+            np.testing.assert_array_equal(lags[:, i], g.window(x, k))
+            np.testing.assert_array_equal(slope_of(lags)[i], g.slope(x, k))
+            np.testing.assert_array_equal(std_of(lags)[i], g.std(x, k))
+            np.testing.assert_array_equal(columns[i] - lags[1, i], g.change(x))
