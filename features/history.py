@@ -203,7 +203,8 @@ def safe_div(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
     """``a / b`` with NaN where ``b`` is zero or either side is missing or the result infinite."""
     num = np.asarray(a, dtype=np.float64)
     den = np.asarray(b, dtype=np.float64)
-    out = np.full(np.broadcast_shapes(num.shape, den.shape), np.nan)
+    shape = num.shape if num.shape == den.shape else np.broadcast_shapes(num.shape, den.shape)
+    out = np.full(shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(num, den, out=out, where=den != 0)
     out[~np.isfinite(out)] = np.nan
