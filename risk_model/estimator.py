@@ -436,13 +436,10 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         """The (n, f) float matrix the booster reads for ``X`` (fitted columns, category codes;
         a frame may hold other columns too: only the fitted ones are read)."""
         check_is_fitted(self, "booster_")
-        if (
-            isinstance(X, pd.DataFrame)
-            and hasattr(self, "feature_names_in_")
-            and not X.columns.has_duplicates
-            and not (X.columns.get_indexer(pd.Index(self._features)) < 0).any()
-        ):
-            return self._matrix(X)  # the fitted columns are read by name: no reordered copy
+        if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
+            columns = set(X.columns)
+            if len(columns) == len(X.columns) and all(f in columns for f in self._features):
+                return self._matrix(X)  # the fitted columns read by name: no reordered copy
         return self._matrix(self._frame(X))
 
     def contribution_array(self, matrix: np.ndarray) -> np.ndarray:

@@ -199,10 +199,8 @@ def _model_input(model: RiskClassifier, features: pd.DataFrame) -> pd.DataFrame:
     """``features`` itself when it holds every model column (the model reads its own columns
     by name), else the model's columns in fitted order, absent ones filled with NaN."""
     names = model.feature_names()
-    if (
-        not features.columns.has_duplicates
-        and (features.columns.get_indexer(pd.Index(names)) >= 0).all()
-    ):
+    columns = set(features.columns)
+    if len(columns) == len(features.columns) and all(n in columns for n in names):
         return features
     return features.reindex(columns=names)
 
