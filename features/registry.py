@@ -627,18 +627,30 @@ def describe_drivers(
     ]
 
 
+def _slip_phrase(v: float) -> str:
+    """``_subject`` of a forecast slip ``v`` (a float)."""
+    if v == 0:
+        return "Forecast finish is on the baseline date"
+    share = format(abs(v) * 100, ".0f").replace("-", _MINUS)
+    if v > 0:
+        return f"Forecast finish has slipped {share}% of planned duration"
+    return f"Forecast finish is {share}% of planned duration ahead of baseline"
+
+
 def _number_phrase(spec: FeatureSpec) -> Callable[[float], str]:
     """``_subject(spec, v)`` for a float ``v`` as one function, chosen once per feature."""
     name, head = spec.name, f"{spec.title} is "
-    if (
-        name in _SHARE_PHRASED
-        or name == "dcma_critical_path_test"
-        or spec.fmt
-        in (
-            "money_log10",
-            "rag",
+    if name == "forecast_slip":
+        return _slip_phrase
+    if name in _SHARE_PHRASED:
+        what = "Forecast cost" if name == "forecast_cost_growth" else "Approved budget"
+        return lambda v: (
+            f"{what} equals the baseline budget"
+            if v == 0
+            else f"{what} is {format(abs(v) * 100, '.0f').replace('-', _MINUS)}% "
+            f"{'over' if v > 0 else 'under'} the baseline budget"
         )
-    ):
+    if name == "dcma_critical_path_test" or spec.fmt in ("money_log10", "rag"):
         return lambda v: _subject(spec, v)
     form, scale, signed, unit = _UNITS.get(spec.fmt, (".2f", 1.0, False, ""))
     if name in ("cpi", "spi", "spi_t"):

@@ -158,13 +158,19 @@ def ranked_cells(contributions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
     kth = values.min(axis=1)  # each row's k-th largest contribution
     simple = (kth > 0) & ((c >= kth[:, None]).sum(axis=1) == k)
     # the k largest in rank order: larger first, ties (none in a simple row) by column
-    tops = np.take_along_axis(top, _rank_order(top, values), axis=1)
+    tops = np.take_along_axis(top, _rank_order(top, values), axis=1).astype(np.int64)
     if simple.all():
-        return np.repeat(np.arange(n), k), tops.reshape(-1).astype(np.int64, copy=False)
-    ranked = tops.tolist()
-    for r in np.flatnonzero(~simple).tolist():
-        ranked[r] = rank_drivers(c[r], k)
-    return _flat(ranked)
+        return np.repeat(np.arange(n), k), tops.reshape(-1)
+    # the other rows sorted whole: risk-raising first (largest first), then risk-lowering
+    # (largest |c| first), ties by column (a stable sort, as rank_drivers); zeros never
+    others = np.flatnonzero(~simple)
+    sub = c[others]
+    kind = np.where(sub > 0, 0, np.where(sub < 0, 1, 2))
+    order = np.lexsort((np.where(sub > 0, -sub, sub), kind), axis=-1)[:, :k]
+    kept = np.take_along_axis(kind, order, axis=1) < 2
+    tops[others] = np.where(kept, order, -1)
+    present = tops >= 0
+    return np.repeat(np.arange(n), present.sum(axis=1)), tops[present]
 
 
 def _flat(ranked: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
