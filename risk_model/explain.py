@@ -84,16 +84,21 @@ def probability_points(
     c = np.asarray(contributions, dtype=np.float64)
     single = c.ndim == 1
     c2 = c.reshape(1, -1) if single else c
-    p_arr = np.broadcast_to(np.asarray(p, dtype=np.float64), (c2.shape[0],))
-    pb_arr = np.broadcast_to(np.asarray(p_base, dtype=np.float64), (c2.shape[0],))
-    shift = c2.sum(axis=1)
+    points = 100.0 * c2 * _slopes(c2, p, p_base, min_shift)[:, None]
+    return points[0] if single else points
+
+
+def _slopes(c: np.ndarray, p: Any, p_base: Any, min_shift: float) -> np.ndarray:
+    """Per row of ``c`` (n, f): probability per unit of log-odds, the secant from the base
+    to the row's probability, or the local slope where that is meaningless."""
+    p_arr = np.broadcast_to(np.asarray(p, dtype=np.float64), (c.shape[0],))
+    pb_arr = np.broadcast_to(np.asarray(p_base, dtype=np.float64), (c.shape[0],))
+    shift = c.sum(axis=1)
     # A monotone calibrator moves p the same way as the margin; if the inputs disagree
     # (inconsistent caller data), the secant is meaningless and the local slope is used.
     moved = (np.abs(shift) >= min_shift) & ((p_arr - pb_arr) * shift >= 0)
     safe = np.where(moved, shift, 1.0)
-    slope = np.where(moved, (p_arr - pb_arr) / safe, p_arr * (1.0 - p_arr))
-    points = 100.0 * c2 * slope[:, None]
-    return points[0] if single else points
+    return np.where(moved, (p_arr - pb_arr) / safe, p_arr * (1.0 - p_arr))
 
 
 def probability_points_at(
@@ -107,13 +112,7 @@ def probability_points_at(
 ) -> np.ndarray:
     """``probability_points(contributions, p, p_base)`` of some cells only: ``chosen`` holds
     their contributions and ``rows`` their rows (each row's shift is its whole row's sum)."""
-    c = np.asarray(contributions, dtype=np.float64)
-    p_arr = np.broadcast_to(np.asarray(p, dtype=np.float64), (c.shape[0],))
-    pb_arr = np.broadcast_to(np.asarray(p_base, dtype=np.float64), (c.shape[0],))
-    shift = c.sum(axis=1)
-    moved = (np.abs(shift) >= min_shift) & ((p_arr - pb_arr) * shift >= 0)
-    safe = np.where(moved, shift, 1.0)
-    slope = np.where(moved, (p_arr - pb_arr) / safe, p_arr * (1.0 - p_arr))
+    slope = _slopes(np.asarray(contributions, dtype=np.float64), p, p_base, min_shift)
     return 100.0 * np.asarray(chosen, dtype=np.float64) * slope[rows]
 
 
