@@ -169,6 +169,8 @@ def refresh_scores(
     versions = {t: str(m.version) for t, m in models.items()}
     current = scores.state() if incremental else None
     if current is not None and current.versions == versions and current.revision <= revision:
+        if current.revision == revision:
+            return current  # already up to date: nothing to rewrite
         changed = store.changed_since(current.revision, revision)
         if changed is not None:
             return _rescore(store, scores, models, settings, sorted(changed), revision, versions)
