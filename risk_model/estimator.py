@@ -36,6 +36,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from risk_model.treeshap import PatternShap
+
 if TYPE_CHECKING:
     from risk_model.config import Settings
 
@@ -341,6 +343,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
             categorical_feature=cat_idx if cat_idx else "auto",
         )
         self.booster_: lgb.Booster = booster.booster_
+        self.shap_table_ = PatternShap.from_booster(self.booster_)
         self.calibrator_ = self._fit_calibrator(cal_m, cal_y)
         return self
 
@@ -423,11 +426,8 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "booster_")
         frame = self._frame(X)
-        contrib = self.booster_.predict(
-            self._matrix(frame), pred_contrib=True, num_threads=self._threads()
-        )
         return pd.DataFrame(
-            np.asarray(contrib, dtype=np.float64),
+            self.contribution_array(self._matrix(frame)),
             columns=[*self._features, BASE_VALUE],
             index=frame.index,
         )
@@ -446,8 +446,20 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         """``contributions`` of an ``input_matrix`` as an (n, f + 1) array: one column per
         feature in fitted order, then the base value; row sums are the margins."""
         check_is_fitted(self, "booster_")
+        table = self._shap_table()
+        if table is not None:
+            return table.contributions(matrix)
         contrib = self.booster_.predict(matrix, pred_contrib=True, num_threads=self._threads())
         return np.asarray(contrib, dtype=np.float64)
+
+    def _shap_table(self) -> PatternShap | None:
+        """The model's ``PatternShap`` (built in ``fit``; on first use for a model fitted
+        before it existed), or None: its trees are too large and ``pred_contrib`` explains."""
+        try:
+            return self.shap_table_
+        except AttributeError:
+            table = self.shap_table_ = PatternShap.from_booster(self.booster_)
+            return table
 
     def _threads(self) -> int:
         """LightGBM threads for prediction: ``n_jobs`` (its default, 1, keeps one core busy;
