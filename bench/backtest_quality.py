@@ -28,7 +28,7 @@ from typing import Any
 from risk_model.config import TARGETS, Settings
 from risk_model.exceptions import InsufficientData
 from training.backtest import run_backtest
-from training.evaluate import STAGES, classification_metrics
+from training.evaluate import STAGES, classification_metrics, ece_noise_floor
 from training.simulate import simulate_portfolio
 
 RESULTS = Path(__file__).parent / "results"
@@ -38,8 +38,22 @@ def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
+def noise_floor(rows: Any) -> dict[str, float]:
+    """The oracle's own ECE on these rows and the ECE a perfectly calibrated predictor would
+    show on them from sampling noise alone (``training.evaluate.ece_noise_floor``, 200 draws,
+    seed 0): rows drawn independently, and each project's reports sharing one outcome."""
+    p = rows["p_oracle"].to_numpy(dtype="float64")
+    oracle = classification_metrics(rows["y"], p)
+    return {
+        "oracle_ece": round(oracle["ece"], 4),
+        "ece_noise_floor": round(ece_noise_floor(p), 4),
+        "ece_noise_floor_by_project": round(ece_noise_floor(p, rows["project_id"]), 4),
+    }
+
+
 def _per_fold(bt: Any) -> list[dict[str, Any]]:
-    """Each fold's own gap to the oracle and ECE (pooling adds the folds' differences)."""
+    """Each fold's own gap to the oracle and ECE (pooling adds the folds' differences), beside
+    the oracle's ECE and the noise floor on the same rows."""
     out = []
     for k, rows in bt.scored.groupby("fold", sort=True):
         fold = bt.folds[int(k)]
@@ -52,6 +66,7 @@ def _per_fold(bt: Any) -> list[dict[str, Any]]:
                 "test_rows": fold.test_rows,
                 "auc_gap_to_oracle": round(oracle["roc_auc"] - model["roc_auc"], 4),
                 "ece": round(model["ece"], 4),
+                **noise_floor(rows),
             }
         )
     return out
@@ -75,6 +90,7 @@ def synthetic(projects: int, seed: int) -> dict[str, Any]:
                 "auc_within_0.02_of_oracle": gap <= 0.02,
                 "ece": round(ece, 4),
                 "ece_at_most_0.03": ece <= 0.03,
+                **noise_floor(bt.scored),
                 "per_fold": _per_fold(bt),
             }
     out["checks"] = checks

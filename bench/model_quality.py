@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from risk_model.config import Settings
+from training.evaluate import classification_metrics, ece_noise_floor
 from training.simulate import simulate_portfolio
 from training.train import train_portfolio
 
@@ -28,6 +29,20 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def noise_floor(rows: Any) -> dict[str, float]:
+    """The model's and the oracle's ECE on the test rows beside the ECE a perfectly
+    calibrated predictor would show on them from sampling noise alone
+    (``training.evaluate.ece_noise_floor``, 200 draws, seed 0): rows drawn independently,
+    and each project's reports sharing one outcome."""
+    p = rows["p_oracle"].to_numpy(dtype="float64")
+    return {
+        "ece": classification_metrics(rows["y"], rows["p_model"])["ece"],
+        "oracle_ece": classification_metrics(rows["y"], p)["ece"],
+        "ece_noise_floor": ece_noise_floor(p),
+        "ece_noise_floor_by_project": ece_noise_floor(p, rows["project_id"]),
+    }
 
 
 def run(projects: int, seed: int) -> dict[str, Any]:
@@ -65,6 +80,8 @@ def run(projects: int, seed: int) -> dict[str, Any]:
             "beats_evm_rule": bool(model_auc > evm),
             "beats_base_rate": bool(model_auc > base),
         }
+        if "p_oracle" in fit.test_frame.columns:
+            summary["checks"].update(noise_floor(fit.test_frame))
         report["targets"][target] = summary
     return _clean(report)
 

@@ -63,6 +63,41 @@ def expected_calibration_error(y: ArrayLike, p: ArrayLike, bins: int = 10) -> fl
     return float(total / len(y_arr))
 
 
+def ece_noise_floor(
+    p: ArrayLike,
+    groups: ArrayLike | None = None,
+    *,
+    draws: int = 200,
+    seed: int = 0,
+) -> float:
+    """Mean ECE of a perfectly calibrated predictor ``p`` on these rows: sampling noise alone.
+
+    Each draw gives every row an outcome that happens with probability ``p`` and measures
+    ``expected_calibration_error`` of ``p`` against it; the mean over ``draws`` (fixed
+    ``seed``) is the calibration error a perfect model would still show on as many rows.
+    Without ``groups`` rows draw independently. With ``groups`` (e.g. project ids) the rows of
+    one group share one uniform draw (outcome = ``u < p``): every row is still right on
+    average, but a project's reports share one outcome, as they do in the data, so the floor
+    is higher. NaN probabilities are left out. NaN for no rows.
+    """
+    rng = np.random.default_rng(seed)
+    p_arr = np.asarray(p, dtype="float64")
+    ok = ~np.isnan(p_arr)
+    p_arr = p_arr[ok]
+    if len(p_arr) == 0:
+        return math.nan
+    if groups is None:
+        codes = np.arange(len(p_arr))
+    else:
+        codes = pd.factorize(pd.Series(np.asarray(groups)[ok]), sort=False)[0]
+    n_groups = int(codes.max()) + 1
+    total = 0.0
+    for _ in range(draws):
+        u = rng.random(n_groups)[codes]
+        total += expected_calibration_error((u < p_arr).astype("float64"), p_arr)
+    return total / draws
+
+
 def classification_metrics(y: ArrayLike, p: ArrayLike) -> Metrics:
     """ROC AUC, PR AUC (average precision), Brier, log loss, ECE, n, positives, rate.
 

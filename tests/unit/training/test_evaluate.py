@@ -14,6 +14,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 from training.evaluate import (
     STAGES,
     classification_metrics,
+    ece_noise_floor,
     evaluate_target,
     expected_calibration_error,
     flatten_metrics,
@@ -197,3 +198,32 @@ def test_auc_by_stage_figure_renders_with_undefined_values(tmp_path: Path) -> No
     out = tmp_path / "auc.png"
     fig.savefig(out)
     assert out.stat().st_size > 1000
+
+
+def test_ece_noise_floor_matches_the_binomial_spread() -> None:
+    """With one probability everywhere ECE is |observed rate - p|, whose mean is known:
+    sqrt(p (1 - p) / n) * sqrt(2 / pi) for large n."""
+    n, p = 4000, 0.3
+    expected = math.sqrt(p * (1 - p) / n) * math.sqrt(2 / math.pi)
+    floor = ece_noise_floor(np.full(n, p), draws=400, seed=1)
+    assert floor == pytest.approx(expected, rel=0.15)
+
+
+def test_ece_noise_floor_shrinks_with_rows_and_grows_when_reports_share_an_outcome() -> None:
+    """More rows, less noise; ten like reports per project sharing one outcome count as one."""
+    rng = np.random.default_rng(0)
+    per_project = rng.uniform(0.05, 0.95, 500)
+    p = np.repeat(per_project, 10)
+    few = ece_noise_floor(per_project)
+    many = ece_noise_floor(p)
+    grouped = ece_noise_floor(p, np.repeat(np.arange(500), 10))
+    assert many < few / 2
+    assert grouped == pytest.approx(few, rel=0.15)
+
+
+def test_ece_noise_floor_is_repeatable_and_skips_missing_probabilities() -> None:
+    """A fixed seed gives the same floor; NaN probabilities are left out; no rows -> NaN."""
+    p = np.array([0.2, np.nan, 0.7, 0.4, 0.9] * 40)
+    assert ece_noise_floor(p, seed=3) == ece_noise_floor(p, seed=3)
+    assert ece_noise_floor(p, seed=3) == ece_noise_floor(p[~np.isnan(p)], seed=3)
+    assert math.isnan(ece_noise_floor(np.array([np.nan])))
