@@ -262,8 +262,15 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         y: Any,
         X_cal: Any | None = None,
         y_cal: Any | None = None,
+        sample_weight: Any | None = None,
+        cal_sample_weight: Any | None = None,
     ) -> Self:
-        """Train the booster on ``X`` and the calibrator on ``(X_cal, y_cal)`` or X's tail."""
+        """Train the booster on ``X`` and the calibrator on ``(X_cal, y_cal)`` or X's tail.
+
+        ``sample_weight`` weights the rows of ``X`` (booster; and the calibrator, when it
+        calibrates on X's tail); ``cal_sample_weight`` those of ``X_cal``. Without weights
+        every row counts once (the same fit as with weights of 1).
+        """
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None"
@@ -293,15 +300,20 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
             )
         codes = (y_arr == self.classes_[1]).astype(np.int64)
         matrix = self._matrix(frame)
+        weight = _weights(sample_weight, len(matrix), "sample_weight")
+        if cal_sample_weight is not None and X_cal is None:
+            raise ValueError("cal_sample_weight needs X_cal")
+        cal_w: np.ndarray | None = None
 
         if X_cal is not None:
-            train_m, train_y = matrix, codes
+            train_m, train_y, train_w = matrix, codes, weight
             cal_m = self._matrix(self._frame(X_cal))
             cal_y = self._encode_labels(y_cal)
             if len(cal_m) != len(cal_y):
                 raise ValueError(f"X_cal has {len(cal_m)} rows but y_cal has {len(cal_y)}")
+            cal_w = _weights(cal_sample_weight, len(cal_m), "cal_sample_weight")
         elif self.calibration == "none":
-            train_m, train_y = matrix, codes
+            train_m, train_y, train_w = matrix, codes, weight
             cal_m, cal_y = matrix[:0], codes[:0]
         else:
             n_cal = round(len(matrix) * self.cal_fraction)
@@ -313,6 +325,8 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
                 )
             train_m, train_y = matrix[:n_train], codes[:n_train]
             cal_m, cal_y = matrix[n_train:], codes[n_train:]
+            train_w = None if weight is None else weight[:n_train]
+            cal_w = None if weight is None else weight[n_train:]
         if len(np.unique(train_y)) < 2:
             raise ValueError(
                 "the training rows (before the calibration tail) contain only one class; "
@@ -339,12 +353,13 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         booster.fit(
             train_m,
             train_y,
+            sample_weight=train_w,
             feature_name=[f"f{i}" for i in range(len(self._features))],
             categorical_feature=cat_idx if cat_idx else "auto",
         )
         self.booster_: lgb.Booster = booster.booster_
         self.shap_table_ = PatternShap.from_booster(self.booster_)
-        self.calibrator_ = self._fit_calibrator(cal_m, cal_y)
+        self.calibrator_ = self._fit_calibrator(cal_m, cal_y, cal_w)
         return self
 
     def _encode_labels(self, y: Any) -> np.ndarray:
@@ -355,7 +370,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         return (y_arr == self.classes_[1]).astype(np.int64)
 
     def _fit_calibrator(
-        self, cal_m: np.ndarray, cal_y: np.ndarray
+        self, cal_m: np.ndarray, cal_y: np.ndarray, cal_w: np.ndarray | None = None
     ) -> IsotonicRegression | LogisticRegression | None:
         if self.calibration == "none":
             return None
@@ -370,11 +385,11 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         margin = np.asarray(self.booster_.predict(cal_m, raw_score=True), dtype=np.float64)
         if self.calibration == "isotonic":
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
-            return iso.fit(margin, cal_y)
+            return iso.fit(margin, cal_y, sample_weight=cal_w)
         if self.calibration_prior > 0:
-            platt = shrunk_platt(margin, cal_y, self.calibration_prior)
+            platt = shrunk_platt(margin, cal_y, self.calibration_prior, cal_w)
         else:
-            platt = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), cal_y)
+            platt = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), cal_y, sample_weight=cal_w)
         if platt.coef_[0, 0] <= 0:
             warnings.warn(
                 "Platt calibration found a non-positive slope; calibration skipped",
@@ -479,24 +494,29 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         return pd.Series(values, index=self._features, name=kind).sort_values(ascending=False)
 
 
-def shrunk_platt(margin: np.ndarray, y: np.ndarray, prior: float) -> LogisticRegression:
+def shrunk_platt(
+    margin: np.ndarray, y: np.ndarray, prior: float, weight: np.ndarray | None = None
+) -> LogisticRegression:
     """Platt scaling ``p = sigmoid(a * margin + b)`` with a Gaussian prior at the identity.
 
     Maximises the log-likelihood of ``y`` minus ``prior / 2 * ((a - 1)^2 + b^2)``: LightGBM's
     margin is already a log-odds fitted by log loss, so the calibration set only corrects it,
     and a small calibration set (few projects, many correlated reports) corrects it less.
-    Returned as a fitted ``LogisticRegression`` (``coef_ = [[a]]``, ``intercept_ = [b]``).
+    ``weight`` weights each row's log-likelihood (the prior is not weighted). Returned as a
+    fitted ``LogisticRegression`` (``coef_ = [[a]]``, ``intercept_ = [b]``).
     """
     m = np.asarray(margin, dtype=np.float64).reshape(-1)
     t = np.asarray(y, dtype=np.float64).reshape(-1)
+    w = None if weight is None else np.asarray(weight, dtype=np.float64).reshape(-1)
 
     def loss(ab: np.ndarray) -> tuple[float, np.ndarray]:
         a, b = float(ab[0]), float(ab[1])
         z = a * m + b
         p = expit(z)
-        value = float(np.sum(np.logaddexp(0.0, z) - t * z))
+        terms = np.logaddexp(0.0, z) - t * z
+        value = float(np.sum(terms if w is None else w * terms))
         value += 0.5 * prior * ((a - 1.0) ** 2 + b**2)
-        r = p - t
+        r = p - t if w is None else w * (p - t)
         grad = np.array([np.dot(r, m) + prior * (a - 1.0), r.sum() + prior * b])
         return value, grad
 
@@ -508,6 +528,18 @@ def shrunk_platt(margin: np.ndarray, y: np.ndarray, prior: float) -> LogisticReg
     platt.n_features_in_ = 1
     platt.n_iter_ = np.array([0])
     return platt
+
+
+def _weights(weight: Any | None, n: int, name: str) -> np.ndarray | None:
+    """Row weights as a float array of length ``n`` (None stays None); finite, >= 0."""
+    if weight is None:
+        return None
+    w = np.asarray(weight, dtype=np.float64).reshape(-1)
+    if len(w) != n:
+        raise ValueError(f"{name} has {len(w)} values for {n} rows")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"{name} must be finite and non-negative")
+    return w
 
 
 def monotone_for(features: Mapping[str, int], columns: list[str]) -> dict[str, int]:
