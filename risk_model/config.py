@@ -105,12 +105,6 @@ class Settings(BaseSettings):
     # only; ``training.gain_scale``): project-level features count once per project, not per
     # report. Off: every feature counts per report (LightGBM's default).
     project_gain_scale: bool = True
-    # Weight each project with a known outcome by 1 / the share of projects that had run long
-    # enough (relative to their plan) by the training (or calibration) part's cut-off for a
-    # project of its actual / planned duration to be known (``training.censoring``): at a
-    # cut-off only the projects finished by then have an outcome, among the recently started
-    # only the short ones.
-    censoring_weights: bool = True
     random_state: int = 0
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     # Scoring

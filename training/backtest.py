@@ -32,7 +32,7 @@ from risk_model.estimator import RiskClassifier
 from risk_model.exceptions import InsufficientData
 from training.baselines import fit_baselines
 from training.evaluate import Result, evaluate_target, flatten_metrics, stage_of
-from training.labels import Labelled, labelled_rows, split_train_cal, split_weights
+from training.labels import Labelled, labelled_rows, split_train_cal
 from training.train import new_model
 
 Progress = Callable[[str], None]
@@ -171,15 +171,7 @@ def _fit_fold(
     columns = feature_columns(labelled.rows)
     rows = labelled.rows
     model = new_model(target, rows.loc[train], columns, settings)
-    w_train, w_cal = split_weights(labelled, train, cal, settings)
-    model.fit(
-        rows.loc[train, columns],
-        y[train],
-        rows.loc[cal, columns],
-        y[cal],
-        sample_weight=w_train,
-        cal_sample_weight=w_cal,
-    )
+    model.fit(rows.loc[train, columns], y[train], rows.loc[cal, columns], y[cal])
     baselines = fit_baselines(
         rows, y, train_mask=train, target=target, threshold=settings.threshold(target)
     )

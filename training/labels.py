@@ -22,10 +22,8 @@ from numpy.typing import NDArray
 
 from risk_model.config import Settings, target_kind
 from risk_model.exceptions import InsufficientData
-from training.censoring import censoring_weights
 from training.splits import MIN_PROJECTS, time_split
 from training.targets import (
-    KNOWN_OVERRUN_TARGETS,
     forward_labels,
     known_overruns,
     label_forward_rows,
@@ -45,9 +43,6 @@ class Labelled:
     y: pd.Series
     label_date: pd.Series
     ratio: pd.Series  # overrun size (outcome targets; NaN for forward)
-    # the projects the rows came from, as known (their start, plan and finish give the
-    # censoring weights of ``split_weights``); None: no weights
-    projects: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -60,7 +55,6 @@ class Labelled:
             self.y.loc[mask].reset_index(drop=True),
             self.label_date.loc[mask].reset_index(drop=True),
             self.ratio.loc[mask].reset_index(drop=True),
-            self.projects,
         )
 
 
@@ -82,9 +76,7 @@ def labelled_rows(
         by_project = targets.set_index("project_id")
         label_date = pd.to_datetime(rows["project_id"].map(by_project["outcome_date"]))
         ratio = rows["project_id"].map(by_project[f"{target}_ratio"]).astype("float64")
-        finished = Labelled(
-            target, rows, y, label_date.rename("label_date"), ratio.rename("ratio"), projects
-        )
+        finished = Labelled(target, rows, y, label_date.rename("label_date"), ratio.rename("ratio"))
         return _with_known_overruns(finished, features, projects, snapshots, settings)
     labels = forward_labels(
         projects,
@@ -132,7 +124,6 @@ def _with_known_overruns(
             [finished.ratio, pd.Series(np.nan, index=extra.index, name="ratio")],
             ignore_index=True,
         ).rename("ratio"),
-        finished.projects,
     )
 
 
@@ -227,45 +218,3 @@ def split_train_cal(labelled: Labelled, *, cal_fraction: float = 0.25) -> tuple[
     pid = labelled.rows["project_id"].astype(str)
     cal = pid.isin(cal_ids).to_numpy()
     return ~cal, cal
-
-
-def split_weights(
-    labelled: Labelled, train: Mask, cal: Mask, settings: Settings
-) -> tuple[NDArray[np.float64] | None, NDArray[np.float64] | None]:
-    """Censoring weights of the training and calibration rows (``training.censoring``).
-
-    Outcome targets only (None otherwise, without ``labelled.projects``, or when
-    ``settings.censoring_weights`` is off). The training part holds the projects whose label
-    was known by ``t1`` (its latest label date): each is weighted by 1 / the chance that a
-    project of its duration was known by ``t1``. The calibration part holds those known
-    after ``t1`` and by ``t2`` (its latest label date): 1 / the chance of being known in
-    (``t1``, ``t2``]. Both use the projects as known at ``t1`` / ``t2`` only. A project's
-    weight goes to each of its rows; each part's weights are scaled to mean 1, so
-    hyper-parameters (minimum leaf size, the calibration prior) keep their meaning.
-    """
-    if (
-        not settings.censoring_weights
-        or labelled.projects is None
-        or target_kind(labelled.target) != "outcome"
-        or not train.any()
-        or not cal.any()
-    ):
-        return None, None
-    t1 = labelled.label_date[train].max()
-    t2 = labelled.label_date[cal].max()
-    certain = (
-        1.0 + settings.threshold(labelled.target)
-        if labelled.target in KNOWN_OVERRUN_TARGETS
-        else None
-    )
-    pid = labelled.rows["project_id"]
-    w_train = censoring_weights(labelled.projects, t1, certain_after=certain)
-    w_cal = censoring_weights(labelled.projects, t2, since=t1, certain_after=certain)
-    return _unit_mean(pid[train].map(w_train)), _unit_mean(pid[cal].map(w_cal))
-
-
-def _unit_mean(weights: pd.Series) -> NDArray[np.float64]:
-    """Weights as an array scaled to mean 1 (a project without a weight counts 1 before
-    scaling)."""
-    w = weights.fillna(1.0).to_numpy(dtype="float64")
-    return w / w.mean()

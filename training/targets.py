@@ -123,10 +123,6 @@ def _rows_before_outcome(
     return rows, y
 
 
-#: Targets whose overrun can be certain before the project finishes (``known_overruns``).
-KNOWN_OVERRUN_TARGETS: tuple[str, ...] = ("schedule",)
-
-
 def known_overruns(
     projects: pd.DataFrame,
     snapshots: pd.DataFrame,
@@ -151,7 +147,7 @@ def known_overruns(
     empty = pd.DataFrame(
         {"project_id": pd.Series(dtype="object"), "known_date": pd.Series(dtype="datetime64[ns]")}
     )
-    if target not in KNOWN_OVERRUN_TARGETS or len(snapshots) == 0:
+    if target != "schedule" or len(snapshots) == 0:
         return empty
     proj = projects.drop_duplicates("project_id")
     status = (

@@ -28,7 +28,7 @@ from training.coverage import size_baselines, size_metrics, size_table
 from training.drift import drift_frame, drift_reference
 from training.evaluate import Result, evaluate_target, flatten_metrics, metrics_table
 from training.gain_scale import gain_scales
-from training.labels import Labelled, LabelledSplit, labelled_rows, split_labelled, split_weights
+from training.labels import Labelled, LabelledSplit, labelled_rows, split_labelled
 from training.model_card import build_card, card_markdown, data_profile
 
 Progress = Callable[[str], None]
@@ -120,15 +120,7 @@ def fit_target(
     columns = feature_columns(rows)
     model = new_model(target, train, columns, settings)
     progress(f"{target}: fitting on {len(train)} reports of {sizes['train_projects']} projects")
-    w_train, w_cal = split_weights(labelled, split.train, split.cal, settings)
-    model.fit(
-        train[columns],
-        y.loc[train.index],
-        cal[columns],
-        y.loc[cal.index],
-        sample_weight=w_train,
-        cal_sample_weight=w_cal,
-    )
+    model.fit(train[columns], y.loc[train.index], cal[columns], y.loc[cal.index])
 
     progress(f"{target}: evaluating on {len(test)} reports of {sizes['test_projects']} projects")
     frame = test[["project_id", "as_of", *columns]].copy()

@@ -71,14 +71,7 @@ def test_selection_only_sees_training_rows_and_is_deterministic(
     planted.loc[later, "cpi"] = np.where(labelled.y[later] == 1, 0.1, 5.0)
     planted.loc[later, "log_budget"] = 100.0 * labelled.y[later]
     leaked = fit_target(
-        type(labelled)(
-            labelled.target,
-            planted,
-            labelled.y,
-            labelled.label_date,
-            labelled.ratio,
-            labelled.projects,
-        ),
+        type(labelled)(labelled.target, planted, labelled.y, labelled.label_date, labelled.ratio),
         settings,
     )
     assert leaked.model.gain_scale == first.model.gain_scale
