@@ -49,13 +49,11 @@ class _Split:
     categories: frozenset[int] | None  # categorical split: the categories that go left
     missing: str  # "None", "Zero" or "NaN"
     default_left: bool
-    count: float
 
 
 @dataclass(frozen=True)
 class _Leaf:
     value: float
-    count: float
     path: tuple[tuple[int, bool, float], ...]  # (split number, goes left, cover ratio)
 
 
@@ -64,7 +62,7 @@ def _walk(tree: dict[str, Any], splits: list[_Split], leaves: list[_Leaf]) -> No
 
     def visit(node: dict[str, Any], path: tuple[tuple[int, bool, float], ...]) -> None:
         if "leaf_value" in node:
-            leaves.append(_Leaf(float(node["leaf_value"]), float(node.get("leaf_count", 0)), path))
+            leaves.append(_Leaf(float(node["leaf_value"]), path))
             return
         k = len(splits)
         categorical = node["decision_type"] == "=="
@@ -79,7 +77,6 @@ def _walk(tree: dict[str, Any], splits: list[_Split], leaves: list[_Leaf]) -> No
                 ),
                 missing=str(node.get("missing_type", "None")),
                 default_left=bool(node.get("default_left", False)),
-                count=float(node["internal_count"]),
             )
         )
         total = float(node["internal_count"])
