@@ -239,23 +239,38 @@ def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table]:
         sa.Column("portfolio", sa.Text(), nullable=True),
         sa.Column("category", sa.Text(), nullable=True),
     )
-    # in ranking order (read in order, cut at the page's end: no sort), all or one band
-    sa.Index(
-        "ix_score_ranking_order",
-        ranking.c.target,
-        ranking.c.active,
-        ranking.c.probability.desc(),
-        ranking.c.project_id,
-    )
-    sa.Index(
-        "ix_score_ranking_band",
-        ranking.c.target,
-        ranking.c.active,
-        ranking.c.band,
-        ranking.c.probability.desc(),
-        ranking.c.project_id,
-    )
+    # in ranking order (read in order, cut at the page's end: no sort), all or one band. The
+    # order is probability descending with unscored projects last: SQLite's DESC puts NULLs
+    # last, PostgreSQL's puts them first, so its indexes say NULLS LAST (SQLite's CREATE INDEX
+    # has no such clause); each dialect gets its own pair.
+    for suffix, probability, when in (
+        ("", ranking.c.probability.desc(), _not_postgresql),
+        ("_pg", ranking.c.probability.desc().nulls_last(), _postgresql),
+    ):
+        sa.Index(
+            f"ix_score_ranking_order{suffix}",
+            ranking.c.target,
+            ranking.c.active,
+            probability,
+            ranking.c.project_id,
+        ).ddl_if(callable_=when)
+        sa.Index(
+            f"ix_score_ranking_band{suffix}",
+            ranking.c.target,
+            ranking.c.active,
+            ranking.c.band,
+            probability,
+            ranking.c.project_id,
+        ).ddl_if(callable_=when)
     return md, scores, meta, ranking
+
+
+def _postgresql(*_: Any, dialect: sa.Dialect, **__: Any) -> bool:
+    return dialect.name == "postgresql"
+
+
+def _not_postgresql(*_: Any, dialect: sa.Dialect, **__: Any) -> bool:
+    return dialect.name != "postgresql"
 
 
 def _rows(scores: Iterable[ProjectScore], latest: bool, now: datetime) -> Iterable[dict[str, Any]]:
@@ -343,8 +358,11 @@ class ScoreStore:
         with self.engine.begin() as conn:
             had_ranking = sa.inspect(conn).has_table(self._ranking.name)
             self._md.create_all(conn, checkfirst=True)
-            for index in self._scores.indexes:
+            for index in (*self._scores.indexes, *self._ranking.indexes):
                 index.create(conn, checkfirst=True)
+            if conn.dialect.name == "postgresql":  # made by an older version, never read there
+                for name in ("ix_score_ranking_order", "ix_score_ranking_band"):
+                    conn.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
             if not had_ranking and sa.inspect(conn).has_table("projects"):
                 self._fill_ranking(conn)
         return self

@@ -166,6 +166,66 @@ def test_rank_orders_by_probability_unscored_last_ties_by_id_and_filters(tmp_pat
     assert scores.rank("schedule", 10) == (0, [])
 
 
+def test_rank_walks_its_index_in_order_without_sorting(store_url: str) -> None:
+    """On SQLite and on PostgreSQL (``.ci/run`` runs this test on both) the ranking, all or
+    one band, reads an index in ranking order, unscored projects last, and stops at the page's
+    end: the plan has no sort step. (PostgreSQL's DESC puts NULLs first, so an index without
+    NULLS LAST could not serve ``ORDER BY probability DESC NULLS LAST``.)"""
+    from datetime import datetime
+
+    from risk_model.schemas import conform_projects
+    from risk_model.score_store import RankFilter
+    from risk_model.scoring import ProjectScore, TargetScore
+
+    n = 3000
+    store = Store(store_url).init()
+    projects = pd.DataFrame({"project_id": [f"P{i:05d}" for i in range(n)]})
+    store.import_frames(conform_projects(projects), None)
+    when = datetime(2024, 6, 30)
+    latest = [
+        ProjectScore(
+            pid,
+            when,
+            {
+                "cost": TargetScore(
+                    "cost",
+                    None if i % 10 == 0 else (i * 7919 % 1000) / 1000,
+                    None if i % 10 == 0 else ("high" if i % 3 else "low"),
+                )
+            },
+        )
+        for i, pid in enumerate(projects["project_id"])
+    ]
+    scores = ScoreStore(store).init()
+    scores.replace(latest, latest, revision=store.revision(), versions={"cost": "1"})
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "ORDER BY" in statement and "score_ranking" in statement:
+            statements.append((statement, parameters))
+
+    postgresql = store.engine.dialect.name == "postgresql"
+    with store.engine.begin() as conn:
+        if postgresql:
+            conn.exec_driver_sql("ANALYZE score_ranking")
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        total, first = scores.rank("cost", 50)
+        high_total, _ = scores.rank("cost", 50, RankFilter(band="high"))
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    assert total == n and len(first) == 50 and 0 < high_total < n
+    assert len(statements) == 2
+    with store.engine.connect() as conn:
+        for statement, parameters in statements:
+            explain = "EXPLAIN " if postgresql else "EXPLAIN QUERY PLAN "
+            plan = " | ".join(
+                str(row[-1]) for row in conn.exec_driver_sql(explain + statement, parameters)
+            )
+            assert "ix_score_ranking" in plan, plan
+            assert ("Sort" not in plan) if postgresql else ("TEMP B-TREE" not in plan), plan
+
+
 def test_latest_active_reads_each_active_projects_latest_scores_as_latest_does(
     store: Store, models: dict[str, Any], trained_home: Settings
 ) -> None:
