@@ -115,16 +115,31 @@ def test_init_gives_an_older_store_the_ranking_index(tmp_path: Path) -> None:
     assert scores.rank("cost", 5) == (0, [])
 
 
+def _ranked_store(
+    store: Store, projects: pd.DataFrame, cost: dict[str, tuple[float | None, str | None]]
+) -> ScoreStore:
+    """``projects`` imported and each one's latest cost score stored: ``cost`` maps a project
+    id to its (probability, band)."""
+    from datetime import datetime
+
+    from risk_model.schemas import conform_projects
+    from risk_model.scoring import ProjectScore, TargetScore
+
+    store.import_frames(conform_projects(projects), None)
+    when = datetime(2024, 6, 30)
+    latest = [
+        ProjectScore(pid, when, {"cost": TargetScore("cost", p, band)})
+        for pid, (p, band) in cost.items()
+    ]
+    scores = ScoreStore(store).init()
+    scores.replace(latest, latest, revision=store.revision(), versions={"cost": "1"})
+    return scores
+
+
 def test_rank_orders_by_probability_unscored_last_ties_by_id_and_filters(tmp_path: Path) -> None:
     """The database ranking: highest first, equal probabilities by project id, unscored
     projects last; only active projects; portfolio, category, band and scope filters."""
-    from datetime import datetime
-
-    import pandas as pd
-
-    from risk_model.schemas import conform_projects
     from risk_model.score_store import RankFilter
-    from risk_model.scoring import ProjectScore, TargetScore
 
     store = Store(f"sqlite:///{tmp_path / 'rank.db'}").init()
     rows = [  # id, portfolio, category, status, probability
@@ -139,18 +154,11 @@ def test_rank_orders_by_probability_unscored_last_ties_by_id_and_filters(tmp_pat
     projects = pd.DataFrame(
         [{"project_id": i, "portfolio": p, "category": c, "status": s} for i, p, c, s, _ in rows]
     )
-    store.import_frames(conform_projects(projects), None)
-    when = datetime(2024, 6, 30)
-    latest = [
-        ProjectScore(
-            pid,
-            when,
-            {"cost": TargetScore("cost", p, None if p is None else ("high" if p > 0.6 else "low"))},
-        )
-        for pid, _, _, _, p in rows
-    ]
-    scores = ScoreStore(store).init()
-    scores.replace(latest, latest, revision=store.revision(), versions={"cost": "1"})
+    scores = _ranked_store(
+        store,
+        projects,
+        {pid: (p, None if p is None else ("high" if p > 0.6 else "low")) for pid, *_, p in rows},
+    )
 
     def ids(where: RankFilter = RankFilter(), limit: int = 10) -> tuple[int, list[str]]:
         total, ranked = scores.rank("cost", limit, where)
@@ -171,33 +179,21 @@ def test_rank_walks_its_index_in_order_without_sorting(store_url: str) -> None:
     one band, reads an index in ranking order, unscored projects last, and stops at the page's
     end: the plan has no sort step. (PostgreSQL's DESC puts NULLs first, so an index without
     NULLS LAST could not serve ``ORDER BY probability DESC NULLS LAST``.)"""
-    from datetime import datetime
-
-    from risk_model.schemas import conform_projects
     from risk_model.score_store import RankFilter
-    from risk_model.scoring import ProjectScore, TargetScore
 
     n = 3000
     store = Store(store_url).init()
-    projects = pd.DataFrame({"project_id": [f"P{i:05d}" for i in range(n)]})
-    store.import_frames(conform_projects(projects), None)
-    when = datetime(2024, 6, 30)
-    latest = [
-        ProjectScore(
-            pid,
-            when,
-            {
-                "cost": TargetScore(
-                    "cost",
-                    None if i % 10 == 0 else (i * 7919 % 1000) / 1000,
-                    None if i % 10 == 0 else ("high" if i % 3 else "low"),
-                )
-            },
-        )
-        for i, pid in enumerate(projects["project_id"])
-    ]
-    scores = ScoreStore(store).init()
-    scores.replace(latest, latest, revision=store.revision(), versions={"cost": "1"})
+    ids = [f"P{i:05d}" for i in range(n)]
+    scores = _ranked_store(
+        store,
+        pd.DataFrame({"project_id": ids}),
+        {  # every tenth unscored, the others spread over [0, 1), two bands
+            pid: (None, None)
+            if i % 10 == 0
+            else ((i * 7919 % 1000) / 1000, "high" if i % 3 else "low")
+            for i, pid in enumerate(ids)
+        },
+    )
     statements: list[tuple[str, Any]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
