@@ -241,10 +241,7 @@ def fast_score(body: ScoreIn, models: ModelState, settings: Settings) -> ScoreOu
         probs: dict[int, float] = {}
         if ok:
             X = _encoder(model).matrix([rows[i] for i in ok])
-            margin = np.asarray(
-                model.booster_.predict(X, raw_score=True, num_threads=model._threads()),
-                dtype=np.float64,
-            )
+            margin = model.margin_array(X)
             probs = dict(zip(ok, _calibrate(model, margin).tolist(), strict=True))
         version = versions.get(target)
         per_target[target] = [

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     # only; ``training.gain_scale``): project-level features count once per project, not per
     # report. Off: every feature counts per report (LightGBM's default).
     project_gain_scale: bool = True
+    # On: outcome models start from a logistic model of the target's index forecast
+    # (IEAC(t)/PD, EAC/BAC; ``risk_model.anchor``) and boost corrections on it. With few
+    # finished projects (the backtest's folds, 50-400) that ranks better than the trees alone;
+    # with about 600 it was slightly worse (simulator seeds 3, 11, 5, 13, 21; README "Starting
+    # from the index forecast"), so it is off by default: run `pmo-risk evaluate` both ways on
+    # your own history (PMO_RISK_INDEX_ANCHOR=1) and keep what its backtest says.
+    index_anchor: bool = False
     random_state: int = 0
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     # Scoring

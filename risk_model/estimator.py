@@ -36,6 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from risk_model.anchor import IndexAnchor
 from risk_model.treeshap import PatternShap
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 CALIBRATIONS = ("isotonic", "sigmoid", "none")
 BASE_VALUE = "base_value"
+ANCHOR_STAGE = "elapsed_share"  # the anchor's second input, when X has it
 
 
 def is_categorical(name: str, column: pd.Series) -> bool:
@@ -199,6 +201,10 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
     ``monotone`` maps a numeric feature to +1 (risk never falls as it rises) or -1 (risk never
     rises as it rises); it is passed to LightGBM's ``monotone_constraints`` and, because the
     calibrators are non-decreasing, holds for the calibrated probability too.
+    ``anchor`` names a feature holding an index forecast ratio (``ieac_t_share``,
+    ``eac_bac_cpi``): the booster then starts from its logistic model (``IndexAnchor``, with
+    ``elapsed_share`` when X has it) and learns corrections; margins, contributions and
+    calibration include it.
     """
 
     def __init__(
@@ -215,6 +221,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         gain_scale: dict[str, float] | None = None,
         calibration_prior: float = 0.0,
         cal_fraction: float = 0.2,
+        anchor: str | None = None,
         n_jobs: int = 1,
         random_state: int = 0,
     ) -> None:
@@ -230,6 +237,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         self.gain_scale = gain_scale
         self.calibration_prior = calibration_prior
         self.cal_fraction = cal_fraction
+        self.anchor = anchor
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -333,6 +341,16 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
                 "pass X_cal/y_cal or calibration='none'"
             )
 
+        self.anchor_ = self._fit_anchor(train_m, train_y, train_w)
+        self.booster_: lgb.Booster = self._fit_booster(train_m, train_y, train_w)
+        self.calibrator_ = self._fit_calibrator(cal_m, cal_y, cal_w)
+        self.shap_table_ = PatternShap.from_booster(self.booster_)
+        return self
+
+    def _fit_booster(
+        self, matrix: np.ndarray, y: np.ndarray, weight: np.ndarray | None
+    ) -> lgb.Booster:
+        """LightGBM on these rows, started from ``anchor_``'s margin when there is one."""
         booster = lgb.LGBMClassifier(
             objective="binary",
             n_estimators=self.n_estimators,
@@ -350,17 +368,29 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
             verbose=-1,
         )
         cat_idx = [i for i, name in enumerate(self._features) if name in self.categories_]
+        anchor = self._anchor()
         booster.fit(
-            train_m,
-            train_y,
-            sample_weight=train_w,
+            matrix,
+            y,
+            sample_weight=weight,
+            init_score=None if anchor is None else anchor.margin(matrix),
             feature_name=[f"f{i}" for i in range(len(self._features))],
             categorical_feature=cat_idx if cat_idx else "auto",
         )
-        self.booster_: lgb.Booster = booster.booster_
-        self.shap_table_ = PatternShap.from_booster(self.booster_)
-        self.calibrator_ = self._fit_calibrator(cal_m, cal_y, cal_w)
-        return self
+        return booster.booster_
+
+    def _fit_anchor(
+        self, matrix: np.ndarray, y: np.ndarray, weight: np.ndarray | None
+    ) -> IndexAnchor | None:
+        """The ``IndexAnchor`` of the ``anchor`` feature on the training rows (None without)."""
+        if self.anchor is None:
+            return None
+        if self.anchor not in self._features or self.anchor in self.categories_:
+            raise ValueError(f"anchor {self.anchor!r} is not a numeric feature of X")
+        stage = self._features.index(ANCHOR_STAGE) if ANCHOR_STAGE in self._features else None
+        if stage is not None and ANCHOR_STAGE in self.categories_:
+            stage = None
+        return IndexAnchor.fit(matrix, y, self._features.index(self.anchor), stage, weight)
 
     def _encode_labels(self, y: Any) -> np.ndarray:
         y_arr = column_or_1d(np.asarray(y), warn=True)
@@ -382,7 +412,7 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
                 stacklevel=3,
             )
             return None
-        margin = np.asarray(self.booster_.predict(cal_m, raw_score=True), dtype=np.float64)
+        margin = self.margin_array(cal_m)
         if self.calibration == "isotonic":
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
             return iso.fit(margin, cal_y, sample_weight=cal_w)
@@ -417,12 +447,21 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         return np.asarray(expit(m * slope + intercept), dtype=np.float64)
 
     def predict_raw(self, X: Any) -> np.ndarray:
-        """LightGBM margin (log-odds of the positive class, before calibration), shape (n,)."""
-        matrix = self.input_matrix(X)
-        return np.asarray(
+        """The margin (log-odds of the positive class, before calibration), shape (n,)."""
+        return self.margin_array(self.input_matrix(X))
+
+    def margin_array(self, matrix: np.ndarray) -> np.ndarray:
+        """``predict_raw`` of an ``input_matrix``: the booster's raw score plus the anchor's."""
+        raw = np.asarray(
             self.booster_.predict(matrix, raw_score=True, num_threads=self._threads()),
             dtype=np.float64,
         )
+        anchor = self._anchor()
+        return raw if anchor is None else raw + anchor.margin(matrix)
+
+    def _anchor(self) -> IndexAnchor | None:
+        """The fitted anchor (None without one, and for models fitted before anchors)."""
+        return getattr(self, "anchor_", None)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated class probabilities, shape (n, 2), columns in ``classes_`` order."""
@@ -463,9 +502,14 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "booster_")
         table = self._shap_table()
         if table is not None:
-            return table.contributions(matrix)
-        contrib = self.booster_.predict(matrix, pred_contrib=True, num_threads=self._threads())
-        return np.asarray(contrib, dtype=np.float64)
+            contrib = table.contributions(matrix)
+        else:
+            contrib = np.asarray(
+                self.booster_.predict(matrix, pred_contrib=True, num_threads=self._threads()),
+                dtype=np.float64,
+            )
+        anchor = self._anchor()
+        return contrib if anchor is None else anchor.add_contributions(contrib, matrix)
 
     def _shap_table(self) -> PatternShap | None:
         """The model's ``PatternShap`` (built in ``fit``; on first use for a model fitted

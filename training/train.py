@@ -55,6 +55,10 @@ MONOTONE: dict[str, dict[str, int]] = {
     },
 }
 
+#: The index forecast each outcome model starts from when ``Settings.index_anchor`` is on
+#: (``risk_model.anchor``): the ratio a PMO already reads for that overrun.
+ANCHOR: dict[str, str] = {"schedule": "ieac_t_share", "cost": "eac_bac_cpi"}
+
 
 @dataclass
 class TargetFit:
@@ -89,12 +93,15 @@ def new_model(
 ) -> RiskClassifier:
     """The unfitted classifier of ``target`` for these training rows (``train``, with
     ``project_id``): the settings' hyper-parameters, the target's monotone directions and
-    each feature's gain scale measured on the training rows only (``training.gain_scale``).
+    each feature's gain scale measured on the training rows only (``training.gain_scale``)
+    and, for outcome targets, the index forecast it starts from (``ANCHOR``).
     The one constructor of ``pmo-risk train``, ``retrain`` and every backtest fold."""
+    anchor = ANCHOR.get(target) if settings.index_anchor else None
     return RiskClassifier.from_settings(
         settings,
         monotone=monotone_for(MONOTONE.get(target, {}), columns),
         gain_scale=gain_scales(train, columns) if settings.project_gain_scale else None,
+        anchor=anchor if anchor in columns else None,
     )
 
 
