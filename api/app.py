@@ -38,6 +38,7 @@ from api.schemas import ScoreIn
 from api.services import ModelState, PortfolioCache, api_version, refresh_stored_scores
 from api.timing import ServerTiming
 from api.web import install_web
+from api.web.assets import compile_templates
 from model_registry.registry import ModelRegistry
 from risk_model.config import Settings, get_settings
 from risk_model.keys import KeyRing
@@ -87,6 +88,7 @@ def _start(settings: Settings) -> tuple[Store, ModelRegistry, ModelState]:
     ScoreStore(store).init()
     registry = ModelRegistry.from_settings(settings)
     models = bound_threads(load_state(registry), settings.num_threads)
+    compile_templates()  # the first page a PMO opens does not wait for Jinja's compiler
     return store, registry, models
 
 

@@ -206,15 +206,7 @@ def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table]:
     )
     sa.Index("ix_scores_project", scores.c.project_id, scores.c.as_of, scores.c.target)
     sa.Index("ix_scores_latest", scores.c.is_latest)
-    # rankings: the latest rows of one target in ranking order (ScoreStore.rank reads it in
-    # order and stops at the page's end: no sort)
-    sa.Index(
-        "ix_scores_ranking",
-        scores.c.is_latest,
-        scores.c.target,
-        scores.c.probability.desc(),
-        scores.c.project_id,
-    )
+    # (rankings read ``score_ranking``'s indexes, not this table's: see ``_DROPPED``)
     meta = sa.Table(
         "score_meta",
         md,
@@ -263,6 +255,16 @@ def _tables() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table]:
             ranking.c.project_id,
         ).ddl_if(callable_=when)
     return md, scores, meta, ranking
+
+
+#: Indexes an older version made that no query reads, dropped by ``ScoreStore.init`` (by
+#: "is this PostgreSQL"): ``ix_scores_ranking`` ordered the wide scores table for rankings
+#: before ``score_ranking`` existed and only cost every stored score an index write; on
+#: PostgreSQL the ranking table's indexes without NULLS LAST cannot serve its order.
+_DROPPED: dict[bool, tuple[str, ...]] = {
+    False: ("ix_scores_ranking",),
+    True: ("ix_scores_ranking", "ix_score_ranking_order", "ix_score_ranking_band"),
+}
 
 
 def _postgresql(*_: Any, dialect: sa.Dialect, **__: Any) -> bool:
@@ -360,9 +362,8 @@ class ScoreStore:
             self._md.create_all(conn, checkfirst=True)
             for index in (*self._scores.indexes, *self._ranking.indexes):
                 index.create(conn, checkfirst=True)
-            if conn.dialect.name == "postgresql":  # made by an older version, never read there
-                for name in ("ix_score_ranking_order", "ix_score_ranking_band"):
-                    conn.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
+            for name in _DROPPED[conn.dialect.name == "postgresql"]:
+                conn.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
             if not had_ranking and sa.inspect(conn).has_table("projects"):
                 self._fill_ranking(conn)
         return self

@@ -28,3 +28,12 @@ def templates() -> Jinja2Templates:
     t.env.filters["money"] = money
     t.env.filters["pct"] = lambda p: "\u2014" if p is None else f"{100.0 * p:.0f}%"
     return t
+
+
+def compile_templates() -> int:
+    """Load (compile and cache) every page template now; returns how many there are."""
+    env = templates().env
+    names = env.list_templates(extensions=["html"])
+    for name in names:
+        env.get_template(name)
+    return len(names)

@@ -29,6 +29,9 @@ from risk_model.store import Store
 
 EAC_INPUTS = ("forecast_cost", "earned_value", "actual_cost")
 """The latest report's fields ``estimate_at_completion`` reads."""
+PHASE_LOOKUP_BY_ID = 500
+"""Up to this many projects without a phase on their latest report are looked up by id;
+more, and one query reads every project's latest report with a phase."""
 SORTS: dict[str, str] = {
     "probability": "Probability",
     "change": "Change since the previous report",
@@ -89,12 +92,24 @@ def board_from_store(store: Store, state: ScoreState, settings: Settings) -> Boa
     latest: dict[str, Mapping[Any, Any]] = {}
     phases: dict[str, str] = {}
     if by_project:  # one row per project, picked by the database
-        last = store.latest_snapshots(EAC_INPUTS)
+        last = store.latest_snapshots([*EAC_INPUTS, "phase"])
         latest = {str(r["project_id"]): r for r in last.to_dict("records")}
-        phased = store.latest_snapshots(["phase"], present="phase")
         phases = {
-            str(k): str(v) for k, v in zip(phased["project_id"], phased["phase"], strict=True)
+            str(k): str(v)
+            for k, v in zip(last["project_id"], last["phase"], strict=True)
+            if isinstance(v, str) and v
         }
+        # a phase is shown from the latest report that has one: look further back only for
+        # the projects whose latest report has none (all of them, in one query, when many)
+        unphased = [pid for pid in by_project if pid not in phases]
+        if unphased:
+            wanted = None if len(unphased) > PHASE_LOOKUP_BY_ID else unphased
+            phased = store.latest_snapshots(["phase"], wanted, present="phase")
+            phases.update(
+                (str(k), str(v))
+                for k, v in zip(phased["project_id"], phased["phase"], strict=True)
+                if str(k) not in phases
+            )
     summary = RiskRegister(store).summary()
     currencies: set[str] = set()
     rows: list[Row] = []

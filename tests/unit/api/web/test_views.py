@@ -12,6 +12,7 @@ from api.web.views import BoardCache, Filters, StoredDrivers, portfolio_page
 from model_registry.registry import ModelRegistry
 from risk_model.config import Settings, band_of
 from risk_model.risk_register import RiskRegister
+from risk_model.score_store import ScoreStore
 from risk_model.store import Store
 
 
@@ -87,3 +88,40 @@ def test_cache_rebuilds_only_when_the_stored_scores_change(
     )
     page = portfolio_page(second, Filters(target="schedule", per_page=5))
     assert len(page.rows) == 5 and page.tiles.projects == len(second.rows)
+
+
+@pytest.mark.parametrize("by_id_limit", [500, 1])
+def test_phase_comes_from_the_latest_report_that_has_one(
+    home: Settings, models: ModelState, by_id_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project whose latest report has no phase shows the phase of its latest report with
+    one (looked up by id for a few projects, in one query for many); the rest show their
+    latest report's phase."""
+    import sqlalchemy as sa
+
+    import api.web.views as views
+
+    monkeypatch.setattr(views, "PHASE_LOOKUP_BY_ID", by_id_limit)
+    store = Store(home.store_url).init()
+    active = [r.project_id for r in BoardCache().get(store, models, home).rows]
+    blanked = active[:3]
+    snaps = store.snapshots(project_ids=blanked)
+    last = snaps.groupby("project_id")["as_of"].max()
+    with store.engine.begin() as conn:
+        for pid, as_of in last.items():
+            done = conn.execute(
+                sa.text("UPDATE snapshots SET phase = NULL WHERE project_id = :p AND as_of = :d"),
+                {"p": pid, "d": as_of.date()},
+            )
+            assert done.rowcount == 1
+    board = views.board_from_store(store, ScoreStore(store).state(), home)
+    expected = (
+        store.snapshots(project_ids=active)
+        .dropna(subset=["phase"])
+        .groupby("project_id")["phase"]
+        .last()
+    )
+    phases = {r.project_id: r.phase for r in board.rows}
+    assert phases == {pid: expected.get(pid) for pid in active}
+    for pid in blanked:  # an earlier report's phase, not the blanked latest one
+        assert phases[pid] is not None
