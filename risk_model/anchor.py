@@ -26,7 +26,7 @@ the base value, so a row's contributions still sum to its margin.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -64,32 +64,38 @@ class IndexAnchor:
         z, missing = _log_ratio(matrix[:, index_column])
         if missing.all():
             return None
-        mean_index = float(np.mean(z[~missing]))
-        z = np.where(missing, mean_index, z)
-        if stage_column is None:
-            e = np.zeros(len(matrix))
-            mean_stage = 0.0
-        else:
+        mean_stage = 0.0
+        if stage_column is not None:
             e, known = _stage(matrix[:, stage_column])
             mean_stage = float(np.mean(e[known])) if known.any() else 0.0
-            e = np.where(known, e, mean_stage)
-        design = np.column_stack([z, missing.astype(np.float64), e, z * e])
-        fit = LogisticRegression(C=C).fit(design, y, sample_weight=sample_weight)
-        w_index, w_missing, w_stage, w_product = (float(v) for v in fit.coef_[0])
-        return cls(
+        # the reference means first: the rows' inputs are read as ``margin`` reads them
+        reference = cls(
             index_column=index_column,
             stage_column=stage_column,
+            intercept=0.0,
+            w_index=0.0,
+            w_missing=0.0,
+            w_stage=0.0,
+            w_product=0.0,
+            mean_index=float(np.mean(z[~missing])),
+            mean_missing=float(np.mean(missing)),
+            mean_stage=mean_stage,
+        )
+        z, m, e = reference._inputs(matrix)
+        design = np.column_stack([z, m, e, z * e])
+        fit = LogisticRegression(C=C).fit(design, y, sample_weight=sample_weight)
+        w_index, w_missing, w_stage, w_product = (float(v) for v in fit.coef_[0])
+        return replace(
+            reference,
             intercept=float(fit.intercept_[0]),
             w_index=w_index,
             w_missing=w_missing,
             w_stage=w_stage,
             w_product=w_product,
-            mean_index=mean_index,
-            mean_missing=float(np.mean(missing)),
-            mean_stage=mean_stage,
         )
 
     def _inputs(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(z, m, e) of each row: unknown ratios and stages read as the reference means."""
         z, missing = _log_ratio(matrix[:, self.index_column])
         z = np.where(missing, self.mean_index, z)
         if self.stage_column is None:

@@ -387,9 +387,9 @@ class RiskClassifier(FeatureColumns, ClassifierMixin, BaseEstimator):
             return None
         if self.anchor not in self._features or self.anchor in self.categories_:
             raise ValueError(f"anchor {self.anchor!r} is not a numeric feature of X")
-        stage = self._features.index(ANCHOR_STAGE) if ANCHOR_STAGE in self._features else None
-        if stage is not None and ANCHOR_STAGE in self.categories_:
-            stage = None
+        stage = None
+        if ANCHOR_STAGE in self._features and ANCHOR_STAGE not in self.categories_:
+            stage = self._features.index(ANCHOR_STAGE)
         return IndexAnchor.fit(matrix, y, self._features.index(self.anchor), stage, weight)
 
     def _encode_labels(self, y: Any) -> np.ndarray:
